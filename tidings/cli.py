@@ -1,0 +1,67 @@
+"""The `tidings` command: a thin click layer over the library."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .layout import SCHEMA_DIR, SITE_FILE
+from .load import load
+from .report import FORMATS, render
+from .schema import write_schemas
+
+root_argument = click.argument(
+    "root", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+
+
+def _require_status_repo(root: Path) -> None:
+    if not (root / SITE_FILE).is_file():
+        raise click.UsageError(f"{root} is not a status repo: {SITE_FILE} is missing (try 'tidings init')")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tidings")
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print errors.")
+def main(verbose: bool, quiet: bool) -> None:
+    """Tidings: a status page and incident runner whose database is a git repository."""
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+
+
+@main.command()
+@root_argument
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="codequality writes GitLab's Code Quality report, for merge requests.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
+    """Check every file of the status repo at ROOT and report every problem.
+
+    Exits 0 when clean, 1 when there are errors (or warnings, with --strict), 2 on usage errors.
+    """
+    _require_status_repo(root)
+    result = load(root)
+    report = render(result.diagnostics, fmt)
+    if output is not None:
+        output.write_text(report, encoding="utf-8")
+        if fmt != "text":
+            click.echo(render(result.diagnostics, "text"), nl=False, err=True)
+    else:
+        click.echo(report, nl=False)
+    sys.exit(0 if result.ok(strict=strict) else 1)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(SCHEMA_DIR),
+              show_default=True, help="Folder to write the schemas to.")
+def schema(out: Path) -> None:
+    """Write JSON Schema for each kind of file, for editors (yaml-language-server modelines)."""
+    for path in write_schemas(out):
+        click.echo(str(path))

@@ -1,0 +1,35 @@
+"""Where things live in a status repo. The one list of paths every other module reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SITE_FILE = ".gitlab/status-page.yml"
+CONTENT_DIR = "content"
+PEOPLE_FILE = "content/people.yml"
+SCHEMA_DIR = ".gitlab/schemas"
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder of content files of one kind, one item a file, the file name being its id."""
+
+    kind: str  # key into model.FILE_MODELS
+    path: str  # relative to the repo root
+    suffixes: tuple[str, ...]
+    markdown: bool  # YAML front matter + Markdown body, or a plain YAML file
+
+
+FOLDERS: tuple[Folder, ...] = (
+    Folder("incident", "content/incidents", (".md",), markdown=True),
+    Folder("maintenance", "content/maintenance", (".md",), markdown=True),
+    Folder("runbook", "content/runbooks", (".md",), markdown=True),
+    Folder("schedule", "content/oncall/schedules", (".yml", ".yaml"), markdown=False),
+    Folder("policy", "content/oncall/policies", (".yml", ".yaml"), markdown=False),
+)
+
+# Entries of content/ that are ours; anything else there is probably a typo and gets a warning.
+KNOWN_CONTENT_ENTRIES = frozenset(
+    {"incidents", "maintenance", "runbooks", "oncall", "people.yml", "templates", "README.md"}
+)
+KNOWN_ONCALL_ENTRIES = frozenset({"schedules", "policies", "README.md"})

@@ -1,0 +1,307 @@
+"""Loading a status repo: read every file, validate it against its model, check the whole, build the model.
+
+`load(root)` never raises on bad content: every problem becomes a Diagnostic, and the result holds
+the model of everything that was valid, so one run reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from . import checks
+from .diagnostics import Diagnostic, did_you_mean, sort_key
+from .documents import Document, plain, read_markdown, read_yaml
+from .errors import diagnostics_from
+from .layout import (
+    CONTENT_DIR,
+    FOLDERS,
+    KNOWN_CONTENT_ENTRIES,
+    KNOWN_ONCALL_ENTRIES,
+    PEOPLE_FILE,
+    SITE_FILE,
+    Folder,
+)
+from .model import (
+    FILE_MODELS,
+    ID_PATTERN,
+    Component,
+    FileModel,
+    Group,
+    Incident,
+    Maintenance,
+    PeopleFile,
+    Policy,
+    Runbook,
+    Schedule,
+    SiteFile,
+    StatusRepo,
+    slugify,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadResult:
+    """The model of a status repo and every diagnostic found while loading it."""
+
+    repo: StatusRepo
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    def ok(self, strict: bool = False) -> bool:
+        return not self.errors and not (strict and self.warnings)
+
+
+@dataclass
+class Parsed:
+    """One content file: its document, and its validated file model when it is valid."""
+
+    kind: str
+    id: str
+    doc: Document
+    model: FileModel | None = None  # None when the file is invalid
+    checkable: FileModel | None = None  # the model, or the salvaged valid part of an invalid file
+
+
+def _validate(doc: Document, kind: str) -> FileModel | None:
+    if doc.data is None:
+        return None
+    model_cls = FILE_MODELS[kind]
+    try:
+        return model_cls.model_validate(plain(doc.data))
+    except ValidationError as exc:
+        doc.diagnostics.extend(diagnostics_from(exc, doc, model_cls))
+        return None
+
+
+@cache
+def _field_adapter(model_cls: type[FileModel], name: str) -> tuple[TypeAdapter[Any], TypeAdapter[Any] | None]:
+    """Validators for one field of a model, and for one item of it when it is a list."""
+    info = model_cls.model_fields[name]
+    whole = (
+        TypeAdapter(Annotated[info.annotation, *info.metadata])
+        if info.metadata
+        else TypeAdapter(info.annotation)
+    )
+    item = None
+    if typing.get_origin(info.annotation) is list:
+        item = TypeAdapter(typing.get_args(info.annotation)[0])
+    return whole, item
+
+
+def _salvage(doc: Document, kind: str) -> FileModel | None:
+    """The valid part of an invalid file, so rules across fields can still be checked in the same run.
+
+    Each key is validated on its own; bad list items are dropped. Required keys that are invalid are
+    absent from the result, so checks read them with getattr(..., None). Never part of the repo.
+    """
+    data = plain(doc.data) if doc.data is not None else None
+    if not isinstance(data, dict):
+        return None
+    model_cls = FILE_MODELS[kind]
+    values: dict[str, Any] = {}
+    for name, info in model_cls.model_fields.items():
+        key = info.alias or name
+        if key not in data:
+            continue
+        whole, item = _field_adapter(model_cls, name)
+        try:
+            values[name] = whole.validate_python(data[key])
+        except ValidationError:
+            if item is not None and isinstance(data[key], list):
+                kept = []
+                for raw in data[key]:
+                    try:
+                        kept.append(item.validate_python(raw))
+                    except ValidationError:
+                        continue
+                values[name] = kept
+    return model_cls.model_construct(**values)
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _read_folder(root: Path, folder: Folder, diagnostics: list[Diagnostic]) -> list[Parsed]:
+    base = root / folder.path
+    if not base.is_dir():
+        return []
+    parsed: list[Parsed] = []
+    for path in sorted(base.iterdir()):
+        rel = _rel(root, path)
+        if path.name.startswith(".") or path.name == "README.md":
+            continue
+        if path.is_dir() or path.suffix not in folder.suffixes:
+            diagnostics.append(
+                Diagnostic(
+                    rel,
+                    1,
+                    1,
+                    "",
+                    f"not a {folder.kind} file: only {', '.join(folder.suffixes)} files belong here",
+                    "warning",
+                    "unknown-file",
+                )
+            )
+            continue
+        doc = read_markdown(path, rel) if folder.markdown else read_yaml(path, rel)
+        item_id = path.stem
+        if not ID_PATTERN.match(item_id):
+            doc.diagnostics.append(
+                Diagnostic(
+                    rel,
+                    1,
+                    1,
+                    "",
+                    f"file name {path.name!r} is not a valid id: use lowercase letters, digits, "
+                    "'.', '_' and '-'",
+                    "error",
+                    "bad-id",
+                    f"rename it to '{slugify(item_id)}{path.suffix}'",
+                )
+            )
+        model = _validate(doc, folder.kind)
+        parsed.append(Parsed(folder.kind, item_id, doc, model, model or _salvage(doc, folder.kind)))
+    return parsed
+
+
+def _check_unknown_entries(root: Path, diagnostics: list[Diagnostic]) -> None:
+    """Warn about files and folders in content/ that Tidings would silently ignore."""
+    for base, known in (
+        (root / CONTENT_DIR, KNOWN_CONTENT_ENTRIES),
+        (root / CONTENT_DIR / "oncall", KNOWN_ONCALL_ENTRIES),
+    ):
+        if not base.is_dir():
+            continue
+        for entry in sorted(base.iterdir()):
+            if entry.name.startswith(".") or entry.name in known:
+                continue
+            diagnostics.append(
+                Diagnostic(
+                    _rel(root, entry),
+                    1,
+                    1,
+                    "",
+                    f"'{entry.name}' is not part of a status repo and is ignored",
+                    "warning",
+                    "unknown-file",
+                    did_you_mean(entry.name, known),
+                )
+            )
+
+
+def _components(site: SiteFile) -> tuple[Component, ...]:
+    return tuple(
+        Component(
+            id=s.id or slugify(s.name),
+            name=s.name,
+            position=i,
+            url=s.url,
+            description=s.description,
+            group=s.group,
+            policy=s.policy,
+        )
+        for i, s in enumerate(site.services)
+    )
+
+
+def load(root: Path | str) -> LoadResult:
+    """Read, validate and check the status repo at `root`."""
+    root = Path(root).resolve()
+    diagnostics: list[Diagnostic] = []
+
+    site_path = root / SITE_FILE
+    site_doc: Document | None = None
+    site = SiteFile()
+    if not site_path.is_file():
+        diagnostics.append(
+            Diagnostic(
+                SITE_FILE,
+                1,
+                1,
+                "",
+                f"not a status repo: {SITE_FILE} is missing",
+                "error",
+                "not-a-status-repo",
+                "run 'tidings init' to create one, or pass the repo's root folder",
+            )
+        )
+    else:
+        site_doc = read_yaml(site_path, SITE_FILE)
+        valid = _validate(site_doc, "site")
+        if isinstance(valid, SiteFile):
+            site = valid
+    if not (root / CONTENT_DIR).is_dir():
+        diagnostics.append(
+            Diagnostic(CONTENT_DIR, 1, 1, "", "the content/ folder is missing", "warning", "no-content")
+        )
+
+    parsed: list[Parsed] = []
+    for folder in FOLDERS:
+        parsed.extend(_read_folder(root, folder, diagnostics))
+    people_doc: Document | None = None
+    people = PeopleFile()
+    if (root / PEOPLE_FILE).is_file():
+        people_doc = read_yaml(root / PEOPLE_FILE, PEOPLE_FILE)
+        valid_people = _validate(people_doc, "people")
+        if isinstance(valid_people, PeopleFile):
+            people = valid_people
+    _check_unknown_entries(root, diagnostics)
+
+    by_kind: dict[str, list[Parsed]] = {}
+    for item in parsed:
+        by_kind.setdefault(item.kind, []).append(item)
+
+    def valid(kind: str) -> list[tuple[Parsed, Any]]:
+        return [(p, p.model) for p in by_kind.get(kind, []) if p.model is not None]
+
+    incidents = sorted(
+        (Incident.from_file(m, id=p.id, path=p.doc.rel, body=p.doc.body) for p, m in valid("incident")),
+        key=lambda i: (i.started_at, i.id),
+    )
+    repo = StatusRepo(
+        root=root,
+        site=site,
+        groups=tuple(Group(g.id, g.name, g.description) for g in site.groups),
+        components=_components(site),
+        incidents=tuple(incidents),
+        maintenance=tuple(
+            sorted(
+                (
+                    Maintenance.from_file(m, id=p.id, path=p.doc.rel, body=p.doc.body)
+                    for p, m in valid("maintenance")
+                ),
+                key=lambda m: (m.scheduled_for, m.id),
+            )
+        ),
+        runbooks=tuple(
+            Runbook.from_file(m, id=p.id, path=p.doc.rel, body=p.doc.body) for p, m in valid("runbook")
+        ),
+        people=tuple(sorted(people.people, key=lambda person: person.id)),
+        schedules=tuple(Schedule.from_file(m, id=p.id, path=p.doc.rel) for p, m in valid("schedule")),
+        policies=tuple(Policy.from_file(m, id=p.id, path=p.doc.rel) for p, m in valid("policy")),
+    )
+
+    docs = [d for d in (site_doc, people_doc) if d is not None] + [p.doc for p in parsed]
+    for doc in docs:
+        diagnostics.extend(doc.diagnostics)
+    diagnostics.extend(checks.check_repo(repo, site_doc, people_doc, parsed))
+    diagnostics = sorted(set(diagnostics), key=sort_key)
+    log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
+    return LoadResult(repo=repo, diagnostics=diagnostics)

@@ -1,0 +1,447 @@
+"""The content model: what a status repo holds, as typed, immutable objects.
+
+Two layers live here. The *file* models (`SiteFile`, `IncidentFile`, ...) describe exactly what a
+person may write in each kind of file; they forbid unknown keys and are what `tidings schema`
+exports. The *domain* objects (`Component`, `Incident`, `StatusRepo`, ...) are those files with
+their ids, paths and bodies attached and references resolved; everything downstream reads them.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+Severity = Literal["critical", "high", "medium", "low", "unknown"]
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "unknown")
+IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
+INCIDENT_STATUSES: tuple[str, ...] = ("investigating", "identified", "monitoring", "resolved")
+# The Statuspage component vocabulary, ordered from best to worst, so existing clients read our API.
+Impact = Literal["operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage"]
+IMPACTS: tuple[str, ...] = (
+    "operational",
+    "under_maintenance",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+)
+MaintenanceStatus = Literal["scheduled", "in_progress", "verifying", "completed"]
+RotationUnit = Literal["hours", "days", "weeks"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EscalateUnless = Literal["acknowledged", "resolved"]
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def slugify(text: str) -> str:
+    """A lowercase id made of letters, digits and dashes: 'Git Operations' -> 'git-operations'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or "item"
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_timezone(name: str) -> str:
+    if name not in known_timezones():
+        raise PydanticCustomError("unknown_timezone", "unknown IANA timezone {name!r}", {"name": name})
+    return name
+
+
+def _check_id(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise PydanticCustomError(
+            "bad_id",
+            "{value!r} is not a valid id: use lowercase letters, digits, '.', '_' and '-'",
+            {"value": value, "suggestion": slugify(value)},
+        )
+    return value
+
+
+def _check_clock_time(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise PydanticCustomError(
+            "bad_clock_time", "{value!r} is not a time of day like '09:00'", {"value": value}
+        )
+    return value
+
+
+def _check_url(value: str) -> str:
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$", value):
+        raise PydanticCustomError(
+            "bad_url", "{value!r} is not a URL like 'https://example.com/'", {"value": value}
+        )
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+Id = Annotated[
+    str, AfterValidator(_check_id), WithJsonSchema({"type": "string", "pattern": ID_PATTERN.pattern})
+]
+ClockTime = Annotated[str, AfterValidator(_check_clock_time)]
+Url = Annotated[str, AfterValidator(_check_url)]
+Text = Annotated[str, Field(min_length=1)]
+Timestamp = AwareDatetime
+
+
+class FileModel(BaseModel):
+    """Base of every file model: unknown keys are errors, objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- .gitlab/status-page.yml -------------------------------------------------------------------
+
+
+class ServiceEntry(FileModel):
+    """A component of the status page (GitLab calls them services: `name` and `url`)."""
+
+    name: Text
+    url: Url | None = None
+    id: Id | None = Field(None, description="Stable id used by incidents; defaults to the name as a slug.")
+    description: str = ""
+    group: Id | None = Field(None, description="Id of a group in `groups`.")
+    policy: Id | None = Field(None, description="Escalation policy for incidents on this component.")
+
+
+class GroupEntry(FileModel):
+    id: Id
+    name: Text
+    description: str = ""
+
+
+class IncidentsSettings(FileModel):
+    """GitLab's `incidents:` block."""
+
+    publish: bool = Field(True, description="Publish incidents marked `published: true` on the page.")
+    limit: int = Field(100, ge=1, description="How many of the most recent incidents the page lists.")
+
+
+class FeedSettings(FileModel):
+    enabled: bool = True
+    entries: int = Field(50, ge=1, le=1000, description="Entries per feed, newest first.")
+
+
+class ContactLink(FileModel):
+    name: Text
+    url: Url
+
+
+class SiteFile(FileModel):
+    """`.gitlab/status-page.yml`: GitLab's keys (`services`, `incidents`) plus site settings."""
+
+    title: Text = "Status"
+    description: str = ""
+    base_url: Url | None = Field(None, description="Public URL the site is served from, for feeds and links.")
+    timezone: TimeZoneName = Field("UTC", description="IANA timezone times are shown in.")
+    language: str = "en"
+    contact: list[ContactLink] = Field(default_factory=list)
+    groups: list[GroupEntry] = Field(default_factory=list)
+    services: list[ServiceEntry] = Field(default_factory=list)
+    incidents: IncidentsSettings = Field(default_factory=IncidentsSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
+
+
+# --- content/incidents/*.md and content/maintenance/*.md ------------------------------------------
+
+
+class Update(FileModel):
+    """One entry of an incident's timeline."""
+
+    at: Timestamp
+    status: IncidentStatus
+    body: Text
+    internal: bool = Field(False, description="Internal updates never appear on the public page.")
+    author: str | None = None
+
+
+class Note(FileModel):
+    """An internal note: never public."""
+
+    at: Timestamp
+    body: Text
+    author: str | None = None
+
+
+class AlertLink(FileModel):
+    source: Text = Field(description="Integration that sent the alert, e.g. 'alertmanager'.")
+    fingerprint: Text
+
+
+class IncidentLinks(FileModel):
+    issue: Url | None = None
+    chat: Url | None = None
+    call: Url | None = None
+
+
+class IncidentFile(FileModel):
+    """Front matter of `content/incidents/<id>.md`; the Markdown body is the public summary."""
+
+    title: Text
+    severity: Severity = "unknown"
+    status: IncidentStatus
+    published: bool = Field(False, description="Nothing is public until someone publishes it.")
+    started_at: Timestamp
+    acknowledged_at: Timestamp | None = None
+    resolved_at: Timestamp | None = None
+    components: dict[Id, Impact] = Field(default_factory=dict, description="Component id -> impact.")
+    updates: list[Update] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+    alerts: list[AlertLink] = Field(default_factory=list)
+    runbooks: list[Id] = Field(default_factory=list)
+    policy: Id | None = Field(None, description="Escalation policy; defaults to the components' policy.")
+    links: IncidentLinks = Field(default_factory=IncidentLinks)
+    labels: list[Text] = Field(default_factory=list)
+    assignees: list[Id] = Field(default_factory=list)
+    postmortem: str | None = Field(None, description="Markdown, shown on the public page once published.")
+
+
+class MaintenanceUpdate(FileModel):
+    at: Timestamp
+    status: MaintenanceStatus
+    body: Text
+    internal: bool = False
+    author: str | None = None
+
+
+class MaintenanceFile(FileModel):
+    """Front matter of `content/maintenance/<id>.md`."""
+
+    title: Text
+    scheduled_for: Timestamp
+    scheduled_until: Timestamp
+    components: list[Id] = Field(default_factory=list)
+    status: MaintenanceStatus | None = Field(None, description="Derived from the clock unless set.")
+    published: bool = False
+    updates: list[MaintenanceUpdate] = Field(default_factory=list)
+
+
+# --- content/runbooks/*.md and content/people.yml -------------------------------------------------
+
+
+class RunbookFile(FileModel):
+    title: Text
+    services: list[Id] = Field(default_factory=list, description="Component ids this runbook is for.")
+    tags: list[Text] = Field(default_factory=list)
+
+
+class PersonEntry(FileModel):
+    id: Id
+    name: Text
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    timezone: TimeZoneName = "UTC"
+    chat: dict[str, str] = Field(default_factory=dict, description="Chat ids, e.g. {slack: U123ABC}.")
+    phone: str | None = None
+
+
+class PeopleFile(FileModel):
+    people: list[PersonEntry] = Field(default_factory=list)
+
+
+# --- content/oncall/schedules/*.yml and content/oncall/policies/*.yml -----------------------------
+
+
+class Restriction(FileModel):
+    """When a rotation is active, in its timezone, e.g. weekdays 09:00-17:00.
+
+    A `to` before `from` spans midnight.
+    """
+
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
+    from_: ClockTime = Field(alias="from")
+    to: ClockTime
+
+
+class Rotation(FileModel):
+    """A layer of a schedule; later rotations win over earlier ones where both are active."""
+
+    name: Text
+    starts_at: datetime = Field(description="Without an offset, wall-clock time in the rotation's timezone.")
+    ends_at: datetime | None = None
+    rotation_length: int = Field(ge=1)
+    rotation_length_unit: RotationUnit
+    participants: list[Id] = Field(min_length=1)
+    timezone: TimeZoneName | None = Field(None, description="Defaults to the schedule's timezone.")
+    restrictions: list[Restriction] = Field(default_factory=list)
+
+
+class Override(FileModel):
+    person: Id
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ScheduleFile(FileModel):
+    name: Text
+    description: str = ""
+    timezone: TimeZoneName
+    rotations: list[Rotation] = Field(min_length=1)
+    overrides: list[Override] = Field(default_factory=list)
+
+
+class Rule(FileModel):
+    """GitLab's rule: if the incident is not <unless> after <after_minutes>, page <schedule or person>."""
+
+    after_minutes: int = Field(ge=0)
+    unless: EscalateUnless = "acknowledged"
+    schedule: Id | None = None
+    person: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Rule:
+        if (self.schedule is None) == (self.person is None):
+            raise PydanticCustomError("rule_target", "a rule pages exactly one of 'schedule' or 'person'")
+        return self
+
+
+class PolicyFile(FileModel):
+    name: Text
+    description: str = ""
+    rules: list[Rule] = Field(min_length=1)
+    repeat: int = Field(0, ge=0, le=10, description="How many more times to run the rules.")
+
+
+FILE_MODELS: dict[str, type[FileModel]] = {
+    "site": SiteFile,
+    "incident": IncidentFile,
+    "maintenance": MaintenanceFile,
+    "runbook": RunbookFile,
+    "people": PeopleFile,
+    "schedule": ScheduleFile,
+    "policy": PolicyFile,
+}
+
+
+# --- domain objects -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    name: str
+    position: int
+    url: str | None = None
+    description: str = ""
+    group: str | None = None
+    policy: str | None = None
+
+
+class _FromFile:
+    """Domain objects are their file model plus where they came from: `id` (the file name), `path`."""
+
+    id: str
+    path: str
+
+    @classmethod
+    def from_file(cls, data: FileModel, **extra: object):  # type: ignore[no-untyped-def]
+        # The file model is already validated; copying its fields needs no second validation.
+        return cls.model_construct(**dict(data), **extra)  # type: ignore[attr-defined]
+
+
+class Incident(_FromFile, IncidentFile):
+    """An incident: its front matter, its id and path, and its Markdown body (the public summary)."""
+
+    id: str
+    path: str
+    body: str = ""
+
+    @property
+    def public_updates(self) -> list[Update]:
+        return [u for u in self.updates if not u.internal]
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.resolved_at - self.started_at if self.resolved_at else None
+
+
+class Maintenance(_FromFile, MaintenanceFile):
+    id: str
+    path: str
+    body: str = ""
+
+    def status_at(self, now: datetime) -> str:
+        """The set status, or one derived from the window and the clock."""
+        if self.status is not None:
+            return self.status
+        if now < self.scheduled_for:
+            return "scheduled"
+        if now < self.scheduled_until:
+            return "in_progress"
+        return "completed"
+
+
+class Runbook(_FromFile, RunbookFile):
+    id: str
+    path: str
+    body: str = ""
+
+
+class Schedule(_FromFile, ScheduleFile):
+    id: str
+    path: str
+
+
+class Policy(_FromFile, PolicyFile):
+    id: str
+    path: str
+
+
+Person = PersonEntry
+
+
+@dataclass(frozen=True)
+class StatusRepo:
+    """Everything a status repo holds, loaded and checked. Tuples are sorted by id (incidents by start)."""
+
+    root: Path
+    site: SiteFile
+    groups: tuple[Group, ...] = ()
+    components: tuple[Component, ...] = ()
+    incidents: tuple[Incident, ...] = ()
+    maintenance: tuple[Maintenance, ...] = ()
+    runbooks: tuple[Runbook, ...] = ()
+    people: tuple[Person, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    _index: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
+
+    def get(self, kind: str, id: str) -> object | None:
+        """Look up a component, incident, maintenance, runbook, person, schedule or policy by id."""
+        if not self._index:
+            for name in (
+                "groups",
+                "components",
+                "incidents",
+                "maintenance",
+                "runbooks",
+                "people",
+                "schedules",
+                "policies",
+            ):
+                self._index[name] = {item.id: item for item in getattr(self, name)}
+        return self._index[kind].get(id)
