@@ -36,11 +36,21 @@ def main(verbose: bool, quiet: bool) -> None:
 
 @main.command()
 @root_argument
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="codequality writes GitLab's Code Quality report, for merge requests.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="codequality writes GitLab's Code Quality report, for merge requests.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
 def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
     """Check every file of the status repo at ROOT and report every problem.
 
@@ -59,9 +69,68 @@ def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(SCHEMA_DIR),
-              show_default=True, help="Folder to write the schemas to.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(SCHEMA_DIR),
+    show_default=True,
+    help="Folder to write the schemas to.",
+)
 def schema(out: Path) -> None:
     """Write JSON Schema for each kind of file, for editors (yaml-language-server modelines)."""
     for path in write_schemas(out):
         click.echo(str(path))
+
+
+def _print_diagnostics(diagnostics: list) -> None:  # type: ignore[type-arg]
+    for d in diagnostics:
+        click.echo(d.as_text(), err=True)
+
+
+@main.command()
+@root_argument
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: ROOT/public).",
+)
+def build(root: Path, out: Path | None) -> None:
+    """Build the public status site of ROOT into static files."""
+    from tidings.generator.build import BuildFailed
+    from tidings.generator.build import build as build_site
+
+    _require_status_repo(root)
+    out = out or root / "public"
+    try:
+        result = build_site(root, out)
+    except BuildFailed as exc:
+        _print_diagnostics(exc.diagnostics)
+        raise click.ClickException(
+            f"{exc}; nothing was written (run 'tidings validate' for details)"
+        ) from exc
+    _print_diagnostics(result.warnings)
+    click.echo(f"wrote {result.files} files to {result.out}")
+
+
+@main.command()
+@root_argument
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int, help="0 picks a free port.")
+def serve(root: Path, host: str, port: int) -> None:
+    """Build ROOT into a temporary folder and serve it over HTTP."""
+    import tempfile
+
+    from tidings.generator.build import BuildFailed
+    from tidings.generator.build import build as build_site
+    from tidings.generator.serve import serve_folder
+
+    _require_status_repo(root)
+    with tempfile.TemporaryDirectory(prefix="tidings-serve-") as tmp:
+        out = Path(tmp) / "site"
+        try:
+            build_site(root, out)
+        except BuildFailed as exc:
+            _print_diagnostics(exc.diagnostics)
+            raise click.ClickException(str(exc)) from exc
+        serve_folder(out, host, port, on_ready=lambda url: click.echo(f"Serving {root.resolve()} at {url}"))

@@ -116,11 +116,18 @@ def _yaml_error(rel: str, exc: YAMLError, line_offset: int, what: str) -> Diagno
     if isinstance(exc, MarkedYAMLError) and mark is not None:
         line, col = mark.line + line_offset + 1, mark.column + 1
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    context = getattr(exc, "context", None)
-    message = f"{what} does not parse: {problem}"
-    if context and "duplicate" in str(context):
-        message = f"{what} has a duplicate key: {problem}"
-    return Diagnostic(rel, line, col, "", message.strip(), code="yaml-syntax")
+    context = getattr(exc, "context", None) or ""
+    context_mark = getattr(exc, "context_mark", None)
+    hint = ""
+    if context and context_mark is not None and context_mark.line + line_offset + 1 != line:
+        # The parser notices late; where the construct began is often where the mistake is.
+        hint = f"{context.removeprefix('while ')} that starts on line {context_mark.line + line_offset + 1}"
+    message = (
+        f"{what} has a duplicate key: {problem}"
+        if "duplicate" in context
+        else f"{what} does not parse: {problem}"
+    )
+    return Diagnostic(rel, line, col, "", message.strip(), code="yaml-syntax", hint=hint)
 
 
 def _read_text(path: Path, rel: str) -> tuple[str | None, Diagnostic | None]:

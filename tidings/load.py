@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -33,6 +34,7 @@ from .model import (
     ID_PATTERN,
     Component,
     FileModel,
+    FromFile,
     Group,
     Incident,
     Maintenance,
@@ -93,14 +95,12 @@ def _validate(doc: Document, kind: str) -> FileModel | None:
 def _field_adapter(model_cls: type[FileModel], name: str) -> tuple[TypeAdapter[Any], TypeAdapter[Any] | None]:
     """Validators for one field of a model, and for one item of it when it is a list."""
     info = model_cls.model_fields[name]
-    whole = (
-        TypeAdapter(Annotated[info.annotation, *info.metadata])
-        if info.metadata
-        else TypeAdapter(info.annotation)
-    )
-    item = None
-    if typing.get_origin(info.annotation) is list:
-        item = TypeAdapter(typing.get_args(info.annotation)[0])
+    base: Any = info.annotation
+    annotation: Any = Annotated[base, *info.metadata] if info.metadata else base
+    whole: TypeAdapter[Any] = TypeAdapter(annotation)
+    item: TypeAdapter[Any] | None = None
+    if typing.get_origin(base) is list:
+        item = TypeAdapter(typing.get_args(base)[0])
     return whole, item
 
 
@@ -206,6 +206,23 @@ def _check_unknown_entries(root: Path, diagnostics: list[Diagnostic]) -> None:
             )
 
 
+D = TypeVar("D", bound=FromFile)
+
+
+def _domain(
+    parsed: list[Parsed], kind: str, cls: type[D], key: Callable[[D], Any] | None = None
+) -> tuple[D, ...]:
+    """The valid files of one kind as domain objects, with their id, path and (for Markdown) body."""
+    items = []
+    for p in parsed:
+        if p.kind == kind and p.model is not None:
+            extra: dict[str, object] = {"id": p.id, "path": p.doc.rel}
+            if "body" in cls.model_fields:
+                extra["body"] = p.doc.body
+            items.append(cls.from_file(p.model, **extra))
+    return tuple(sorted(items, key=key) if key else items)
+
+
 def _components(site: SiteFile) -> tuple[Component, ...]:
     return tuple(
         Component(
@@ -228,7 +245,7 @@ def load(root: Path | str) -> LoadResult:
 
     site_path = root / SITE_FILE
     site_doc: Document | None = None
-    site = SiteFile()
+    site = SiteFile.model_validate({})
     if not site_path.is_file():
         diagnostics.append(
             Diagnostic(
@@ -244,9 +261,9 @@ def load(root: Path | str) -> LoadResult:
         )
     else:
         site_doc = read_yaml(site_path, SITE_FILE)
-        valid = _validate(site_doc, "site")
-        if isinstance(valid, SiteFile):
-            site = valid
+        valid_site = _validate(site_doc, "site")
+        if isinstance(valid_site, SiteFile):
+            site = valid_site
     if not (root / CONTENT_DIR).is_dir():
         diagnostics.append(
             Diagnostic(CONTENT_DIR, 1, 1, "", "the content/ folder is missing", "warning", "no-content")
@@ -264,38 +281,17 @@ def load(root: Path | str) -> LoadResult:
             people = valid_people
     _check_unknown_entries(root, diagnostics)
 
-    by_kind: dict[str, list[Parsed]] = {}
-    for item in parsed:
-        by_kind.setdefault(item.kind, []).append(item)
-
-    def valid(kind: str) -> list[tuple[Parsed, Any]]:
-        return [(p, p.model) for p in by_kind.get(kind, []) if p.model is not None]
-
-    incidents = sorted(
-        (Incident.from_file(m, id=p.id, path=p.doc.rel, body=p.doc.body) for p, m in valid("incident")),
-        key=lambda i: (i.started_at, i.id),
-    )
     repo = StatusRepo(
         root=root,
         site=site,
         groups=tuple(Group(g.id, g.name, g.description) for g in site.groups),
         components=_components(site),
-        incidents=tuple(incidents),
-        maintenance=tuple(
-            sorted(
-                (
-                    Maintenance.from_file(m, id=p.id, path=p.doc.rel, body=p.doc.body)
-                    for p, m in valid("maintenance")
-                ),
-                key=lambda m: (m.scheduled_for, m.id),
-            )
-        ),
-        runbooks=tuple(
-            Runbook.from_file(m, id=p.id, path=p.doc.rel, body=p.doc.body) for p, m in valid("runbook")
-        ),
+        incidents=_domain(parsed, "incident", Incident, lambda i: (i.started_at, i.id)),
+        maintenance=_domain(parsed, "maintenance", Maintenance, lambda m: (m.scheduled_for, m.id)),
+        runbooks=_domain(parsed, "runbook", Runbook),
         people=tuple(sorted(people.people, key=lambda person: person.id)),
-        schedules=tuple(Schedule.from_file(m, id=p.id, path=p.doc.rel) for p, m in valid("schedule")),
-        policies=tuple(Policy.from_file(m, id=p.id, path=p.doc.rel) for p, m in valid("policy")),
+        schedules=_domain(parsed, "schedule", Schedule),
+        policies=_domain(parsed, "policy", Policy),
     )
 
     docs = [d for d in (site_doc, people_doc) if d is not None] + [p.doc for p in parsed]

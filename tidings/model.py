@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self, cast
 
 from pydantic import (
     AfterValidator,
@@ -156,8 +156,8 @@ class SiteFile(FileModel):
     contact: list[ContactLink] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
-    incidents: IncidentsSettings = Field(default_factory=IncidentsSettings)
-    feeds: FeedSettings = Field(default_factory=FeedSettings)
+    incidents: IncidentsSettings = Field(default_factory=lambda: IncidentsSettings())
+    feeds: FeedSettings = Field(default_factory=lambda: FeedSettings())
 
 
 # --- content/incidents/*.md and content/maintenance/*.md ------------------------------------------
@@ -259,13 +259,17 @@ class PeopleFile(FileModel):
 # --- content/oncall/schedules/*.yml and content/oncall/policies/*.yml -----------------------------
 
 
+def _every_day() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
 class Restriction(FileModel):
     """When a rotation is active, in its timezone, e.g. weekdays 09:00-17:00.
 
     A `to` before `from` spans midnight.
     """
 
-    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
+    days: list[Weekday] = Field(default_factory=lambda: _every_day())
     from_: ClockTime = Field(alias="from")
     to: ClockTime
 
@@ -351,23 +355,22 @@ class Component:
     policy: str | None = None
 
 
-class _FromFile:
-    """Domain objects are their file model plus where they came from: `id` (the file name), `path`."""
+class FromFile(FileModel):
+    """Base of domain objects: a file model plus where it came from, `id` (the file name) and `path`."""
 
     id: str
     path: str
 
     @classmethod
-    def from_file(cls, data: FileModel, **extra: object):  # type: ignore[no-untyped-def]
+    def from_file(cls, data: FileModel, **extra: object) -> Self:
         # The file model is already validated; copying its fields needs no second validation.
-        return cls.model_construct(**dict(data), **extra)  # type: ignore[attr-defined]
+        values: dict[str, Any] = {**dict(data), **extra}
+        return cast(Self, cls.model_construct(**values))
 
 
-class Incident(_FromFile, IncidentFile):
+class Incident(FromFile, IncidentFile):
     """An incident: its front matter, its id and path, and its Markdown body (the public summary)."""
 
-    id: str
-    path: str
     body: str = ""
 
     @property
@@ -379,9 +382,7 @@ class Incident(_FromFile, IncidentFile):
         return self.resolved_at - self.started_at if self.resolved_at else None
 
 
-class Maintenance(_FromFile, MaintenanceFile):
-    id: str
-    path: str
+class Maintenance(FromFile, MaintenanceFile):
     body: str = ""
 
     def status_at(self, now: datetime) -> str:
@@ -395,20 +396,16 @@ class Maintenance(_FromFile, MaintenanceFile):
         return "completed"
 
 
-class Runbook(_FromFile, RunbookFile):
-    id: str
-    path: str
+class Runbook(FromFile, RunbookFile):
     body: str = ""
 
 
-class Schedule(_FromFile, ScheduleFile):
-    id: str
-    path: str
+class Schedule(FromFile, ScheduleFile):
+    """A file of content/oncall/."""
 
 
-class Policy(_FromFile, PolicyFile):
-    id: str
-    path: str
+class Policy(FromFile, PolicyFile):
+    """A file of content/oncall/."""
 
 
 Person = PersonEntry

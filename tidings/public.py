@@ -1,0 +1,53 @@
+"""The public view of a status repo: what the public page may show, decided once, here.
+
+Unpublished incidents and maintenance, internal updates, notes, alerts, assignees and links never
+leave this function; every public output renders from its result and nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .model import Incident, Maintenance, StatusRepo
+
+
+def _public_incident(incident: Incident) -> Incident:
+    return incident.model_copy(
+        update={
+            "updates": [u.model_copy(update={"author": None}) for u in incident.updates if not u.internal],
+            "notes": [],
+            "alerts": [],
+            "assignees": [],
+            "labels": [],
+            "runbooks": [],
+            "policy": None,
+            "links": type(incident.links)(),
+        }
+    )
+
+
+def _public_maintenance(maintenance: Maintenance) -> Maintenance:
+    return maintenance.model_copy(
+        update={
+            "updates": [u.model_copy(update={"author": None}) for u in maintenance.updates if not u.internal]
+        }
+    )
+
+
+def public_view(repo: StatusRepo) -> StatusRepo:
+    """The repo as the public may see it; `incidents.publish: false` in the site file hides every incident."""
+    incidents = (
+        tuple(_public_incident(i) for i in repo.incidents if i.published)
+        if repo.site.incidents.publish
+        else ()
+    )
+    return dataclasses.replace(
+        repo,
+        incidents=incidents,
+        maintenance=tuple(_public_maintenance(m) for m in repo.maintenance if m.published),
+        runbooks=(),
+        people=(),
+        schedules=(),
+        policies=(),
+        _index={},
+    )
