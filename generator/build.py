@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,10 +13,11 @@ from tidings.load import load
 from tidings.public import public_view
 
 from .pages import render_pages
+from .site import Site
 from .templates import environment
 from .write import write_site
 
-STATIC_ASSETS = ("style.css",)
+STATIC_ASSETS = ("style.css", "localtime.js")
 
 
 class BuildFailed(Exception):
@@ -38,12 +40,11 @@ def build(root: Path, out: Path, now: datetime | None = None) -> BuildResult:
     result = load(root)
     if result.errors:
         raise BuildFailed(result.errors)
-    repo = public_view(result.repo)
-    env = environment(repo.root, repo.site.timezone)
-    now = now or clock.now()
+    site = Site(repo=public_view(result.repo), now=now or clock.now())
+    env = environment(site.repo.root, site.repo.site.timezone)
 
-    def outputs():  # type: ignore[no-untyped-def]
-        yield from render_pages(repo, env, now)
+    def outputs() -> Iterator[tuple[str, bytes]]:
+        yield from render_pages(site, env)
         for name in STATIC_ASSETS:
             yield f"static/{name}", env.loader.get_source(env, name)[0].encode()  # type: ignore[union-attr]
 

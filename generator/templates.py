@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import markdown
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
-from markupsafe import Markup
 
 from tidings.site_templates import TEMPLATE_DIR
+
+from .markup import to_html
 
 
 def environment(root: Path, timezone: str) -> Environment:
@@ -18,27 +19,42 @@ def environment(root: Path, timezone: str) -> Environment:
     shipped = FileSystemLoader(TEMPLATE_DIR)
     loaders = [FileSystemLoader(root / "site_templates")] if (root / "site_templates").is_dir() else []
     env = Environment(
-        loader=ChoiceLoader([*loaders, PrefixLoader({"default": shipped}), shipped]),
+        loader=ChoiceLoader([*loaders, PrefixLoader({"default": shipped}, delimiter=":"), shipped]),
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     zone = ZoneInfo(timezone)
-    env.filters["local"] = lambda dt: dt.astimezone(zone)
-    env.filters["markdown"] = render_markdown
-    env.filters["isotime"] = lambda dt: dt.isoformat()
-    env.filters["humantime"] = lambda dt: _human(dt.astimezone(zone))
+    env.filters["markdown"] = to_html
+    # Times are shown in the site's zone with their offset, and carried in full in datetime="".
+    env.filters["isotime"] = lambda dt: dt.astimezone(zone).isoformat()
+    env.filters["humantime"] = lambda dt: human_time(dt.astimezone(zone))
+    env.filters["humandate"] = lambda d: d.strftime("%b %d, %Y").replace(" 0", " ")
+    env.filters["duration"] = human_duration
+    env.filters["label"] = lambda value: str(value).replace("_", " ").capitalize()
+    env.filters["percent"] = lambda value: f"{value:.2f}".rstrip("0").rstrip(".") + "%"
+    env.filters["monthname"] = lambda month: calendar.month_name[month]
     return env
 
 
-def _human(dt: datetime) -> str:
-    return dt.strftime("%b %d, %Y %H:%M ") + dt.strftime("%Z (UTC%z)").replace("UTC+0000", "UTC")
+def human_time(dt: datetime) -> str:
+    """'Mar 14, 2026 10:12 CET (UTC+01:00)': unambiguous for a reader in any zone."""
+    offset = dt.strftime("%z")
+    offset = "UTC" if offset in ("+0000", "") else f"UTC{offset[:3]}:{offset[3:]}"
+    day = dt.strftime("%b %d, %Y").replace(" 0", " ")
+    abbreviation = dt.tzname() or ""
+    zone = f"{abbreviation} ({offset})" if abbreviation and abbreviation != "UTC" else offset
+    return f"{day} {dt:%H:%M} {zone}"
 
 
-def render_markdown(text: str) -> Markup:
-    # Raw HTML in content is escaped: content comes from merge requests, not from trusted authors only.
-    md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
-    md.preprocessors.deregister("html_block")
-    md.inlinePatterns.deregister("html")
-    return Markup(md.convert(text))
+def human_duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "ongoing"
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if minutes == 0:
+        return "under 1 min"
+    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{mins} min"] * bool(mins)
+    return " ".join(parts[:2])

@@ -7,14 +7,31 @@ leave this function; every public output renders from its result and nothing els
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from .model import Incident, Maintenance, StatusRepo
+
+# GitLab's status page replaces user and group mentions with this; an e-mail address is not a mention.
+MENTION = re.compile(r"(?<![\w@/.])@(?:[A-Za-z0-9_][A-Za-z0-9_./-]*[A-Za-z0-9_]|[A-Za-z0-9_])")
+RESPONDER = "Incident Responder"
+
+
+def redact(text: str) -> str:
+    """`@alice` and `@ops/oncall` become 'Incident Responder'."""
+    return MENTION.sub(RESPONDER, text)
+
+
+def _public_updates(updates: list) -> list:  # type: ignore[type-arg]
+    return [u.model_copy(update={"author": None, "body": redact(u.body)}) for u in updates if not u.internal]
 
 
 def _public_incident(incident: Incident) -> Incident:
     return incident.model_copy(
         update={
-            "updates": [u.model_copy(update={"author": None}) for u in incident.updates if not u.internal],
+            "title": redact(incident.title),
+            "body": redact(incident.body),
+            "postmortem": redact(incident.postmortem) if incident.postmortem else None,
+            "updates": _public_updates(incident.updates),
             "notes": [],
             "alerts": [],
             "assignees": [],

@@ -1,0 +1,45 @@
+"""Markdown to safe HTML: rendered with `markdown`, then sanitised with nh3 (ammonia).
+
+Content comes from merge requests and alert payloads, so no script, event handler, style or
+`javascript:` URL may survive, whatever the Markdown or raw HTML in it says.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import markdown
+import nh3
+from markupsafe import Markup
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4", "h5", "h6", "hr",
+    "i", "ins", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th",
+    "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+
+
+@lru_cache(maxsize=4096)
+def to_html(text: str) -> Markup:
+    """Markdown (raw HTML allowed, then cleaned) as HTML that is safe to put in a page or a feed."""
+    raw = _markdown().convert(text)
+    clean = nh3.clean(
+        raw,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return Markup(clean)
+
+
+def to_text(text: str) -> str:
+    """Markdown as plain text (for JSON and feed titles): the sanitised HTML with every tag removed."""
+    return nh3.clean(str(to_html(text)), tags=set()).strip()

@@ -1,0 +1,89 @@
+"""What every renderer reads: the public view of the repo, the clock, and what follows from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from tidings import status
+from tidings.model import Component, Incident, Maintenance, StatusRepo
+
+from .uptime import Uptime, uptime_by_component
+
+UPTIME_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Site:
+    """A public view of a status repo at one moment. Renderers read this and nothing else."""
+
+    repo: StatusRepo  # already the public view: see tidings.public
+    now: datetime
+
+    @property
+    def config(self):  # type: ignore[no-untyped-def]
+        return self.repo.site
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.repo.site.timezone)
+
+    @cached_property
+    def states(self) -> dict[str, str]:
+        """Component id -> current state."""
+        return status.component_states(self.repo, self.now)
+
+    @cached_property
+    def overall(self) -> str:
+        return status.worst([self.states[c.id] for c in self.repo.components])
+
+    @cached_property
+    def uptime(self) -> dict[str, Uptime]:
+        return uptime_by_component(self.repo, self.now, self.zone, UPTIME_DAYS)
+
+    @cached_property
+    def active_incidents(self) -> list[Incident]:
+        """Unresolved incidents, newest first."""
+        active = [i for i in self.repo.incidents if i.status != "resolved" and i.started_at <= self.now]
+        return sorted(active, key=lambda i: i.started_at, reverse=True)
+
+    @cached_property
+    def incidents_newest_first(self) -> list[Incident]:
+        return sorted(self.repo.incidents, key=lambda i: (i.started_at, i.id), reverse=True)
+
+    @cached_property
+    def active_maintenance(self) -> list[Maintenance]:
+        return [m for m in self.repo.maintenance if m.status_at(self.now) in ("in_progress", "verifying")]
+
+    @cached_property
+    def upcoming_maintenance(self) -> list[Maintenance]:
+        return [m for m in self.repo.maintenance if m.status_at(self.now) == "scheduled"]
+
+    def component(self, component_id: str) -> Component | None:
+        return next((c for c in self.repo.components if c.id == component_id), None)
+
+    def incidents_of(self, component_id: str) -> list[Incident]:
+        return [i for i in self.incidents_newest_first if component_id in i.components]
+
+    def absolute(self, path: str) -> str:
+        """An absolute URL for feeds and the API; a root-relative path when no base_url is set."""
+        base = self.repo.site.base_url or "/"
+        return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def incident_path(incident: Incident) -> str:
+    return f"incidents/{incident.id}.html"
+
+
+def maintenance_path(maintenance: Maintenance) -> str:
+    return f"maintenance/{maintenance.id}.html"
+
+
+def component_path(component: Component) -> str:
+    return f"components/{component.id}.html"
+
+
+def history_path(year: int, month: int) -> str:
+    return f"history/{year:04d}-{month:02d}.html"

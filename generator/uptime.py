@@ -1,0 +1,87 @@
+"""Uptime per component per day, from incident impact windows.
+
+A day's downtime is the time a component spent in `major_outage` (counted fully) plus the time in
+`partial_outage` (counted at 30%, as Atlassian Statuspage does). Degraded performance and
+maintenance are shown on the bar but are not downtime. Days are calendar days in the site's
+timezone; an unresolved incident lasts until now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tidings.model import IMPACTS, StatusRepo
+
+WEIGHT = {"major_outage": 1.0, "partial_outage": 0.3}
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+    uptime: float  # 0..100; 100 for a day with no downtime (also a day before the window started)
+    worst: str  # the worst impact seen that day
+    incidents: tuple[str, ...] = ()  # incident ids
+    seconds: dict[str, float] = field(default_factory=dict)  # impact -> seconds that day
+
+
+@dataclass(frozen=True)
+class Uptime:
+    days: tuple[Day, ...]
+
+    @property
+    def percent(self) -> float:
+        """Uptime over the whole window."""
+        return sum(d.uptime for d in self.days) / len(self.days) if self.days else 100.0
+
+
+def _windows(repo: StatusRepo, now: datetime) -> dict[str, list[tuple[datetime, datetime, str, str]]]:
+    """component id -> [(start, end, impact, incident id)]"""
+    out: dict[str, list[tuple[datetime, datetime, str, str]]] = {}
+    for incident in repo.incidents:
+        end = incident.resolved_at or now
+        if end <= incident.started_at:
+            continue
+        for component, impact in incident.components.items():
+            if impact != "operational":
+                out.setdefault(component, []).append(
+                    (incident.started_at, min(end, now), impact, incident.id)
+                )
+    for m in repo.maintenance:
+        end = min(m.scheduled_until, now)
+        if m.status_at(now) != "scheduled" and end > m.scheduled_for:
+            for component in m.components:
+                out.setdefault(component, []).append((m.scheduled_for, end, "under_maintenance", m.id))
+    return out
+
+
+def uptime_by_component(repo: StatusRepo, now: datetime, zone: ZoneInfo, days: int = 90) -> dict[str, Uptime]:
+    """The last `days` calendar days (today included) for every component."""
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    windows = _windows(repo, now)
+    result: dict[str, Uptime] = {}
+    for component in repo.components:
+        spans = windows.get(component.id, [])
+        day_list = []
+        for offset in range(days):
+            day = first + timedelta(days=offset)
+            # In UTC: subtracting two times of one zone ignores a DST change between them.
+            start = datetime.combine(day, time(), zone).astimezone(UTC)
+            end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+            length = (min(end, now) - start).total_seconds()
+            seconds: dict[str, float] = {}
+            ids: list[str] = []
+            for s, e, impact, item in spans:
+                overlap = (min(e, end) - max(s, start)).total_seconds()
+                if overlap > 0:
+                    seconds[impact] = seconds.get(impact, 0.0) + overlap
+                    if item not in ids:
+                        ids.append(item)
+            down = sum(WEIGHT.get(impact, 0.0) * secs for impact, secs in seconds.items())
+            up = 100.0 if length <= 0 else max(0.0, 100.0 * (1 - min(down, length) / length))
+            worst = max(seconds, key=IMPACTS.index, default="operational")
+            day_list.append(Day(day, up, worst, tuple(ids), seconds))
+        result[component.id] = Uptime(tuple(day_list))
+    return result

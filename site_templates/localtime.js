@@ -1,0 +1,19 @@
+// Progressive enhancement: add the reader's own time to every <time> when it differs from the
+// site's zone. The page is complete without it.
+(function () {
+  "use strict";
+  var readerZone;
+  try { readerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  var format = new Intl.DateTimeFormat(undefined, {
+    dateStyle: "medium", timeStyle: "short", timeZoneName: "short"
+  });
+  document.querySelectorAll("time[datetime]").forEach(function (el) {
+    var when = new Date(el.getAttribute("datetime"));
+    if (isNaN(when.getTime()) || el.getAttribute("datetime").length < 16) { return; }
+    var local = format.format(when);
+    if (el.textContent.indexOf(local) === -1) {
+      el.setAttribute("title", el.textContent);
+      el.textContent = local + " (your time)";
+    }
+  });
+})();

@@ -1,0 +1,236 @@
+"""The HTML pages: what each shows, links that resolve at any sub-path, a small index at any history size."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests.conftest import MINIMAL_INCIDENT
+from tidings.generator.build import build
+from tidings.generator.pages import render_pages
+from tidings.generator.site import Site
+from tidings.generator.templates import environment
+from tidings.load import load
+from tidings.model import Incident, Update
+from tidings.public import public_view
+
+NOW = "1774083600"  # 2026-03-21T09:00:00Z
+
+ACTIVE = """\
+---
+title: Web app is slow
+severity: medium
+status: identified
+published: true
+started_at: 2026-03-21T07:00:00Z
+components:
+  web: partial_outage
+updates:
+  - at: 2026-03-21T07:05:00Z
+    status: investigating
+    body: Pages take long to load.
+  - at: 2026-03-21T07:30:00Z
+    status: identified
+    body: A cache node failed; we are **replacing** it.
+---
+"""
+
+OLD = MINIMAL_INCIDENT.replace("2026-03-14", "2026-01-10").replace("title: API errors", "title: January blip")
+
+MAINTENANCE = """\
+---
+title: Database upgrade
+scheduled_for: 2026-03-28T22:00:00Z
+scheduled_until: 2026-03-29T00:00:00Z
+components: [api]
+published: true
+---
+We upgrade the database to a new major version.
+"""
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name in ("href", "src"):
+            if values.get(name):
+                self.links.append(values[name] or "")
+        if values.get("id"):
+            self.ids.add(values["id"] or "")
+
+
+@pytest.fixture
+def site_dir(make_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOW)
+    root = make_repo(
+        {
+            "content/incidents/2026-03-21-slow-web.md": ACTIVE,
+            "content/incidents/2026-01-10-blip.md": OLD,
+            "content/maintenance/2026-03-28-db.md": MAINTENANCE,
+        }
+    )
+    out = tmp_path / "public"
+    build(root, out)
+    return out
+
+
+def test_every_page_kind_is_written(site_dir):
+    expected = [
+        "index.html",
+        "incidents/2026-03-21-slow-web.html",
+        "incidents/2026-03-14-api-errors.html",
+        "components/api.html",
+        "components/web.html",
+        "history/index.html",
+        "history/2026-03.html",
+        "history/2026-01.html",
+        "maintenance/index.html",
+        "maintenance/2026-03-28-db.html",
+        "static/style.css",
+    ]
+    for rel in expected:
+        assert (site_dir / rel).is_file(), rel
+
+
+def test_index_shows_state_active_incident_maintenance_and_history(site_dir):
+    html = (site_dir / "index.html").read_text()
+    assert "Partial System Outage" in html
+    assert "Web app is slow" in html and "Identified" in html
+    assert "Database upgrade" in html and "Scheduled" in html
+    assert "API errors" in html  # resolved a week ago: recent history
+    assert "January blip" not in html  # older than the index's window: on the history pages
+    # 90 days of uptime per component, each day focusable with its figure as text.
+    assert html.count('tabindex="0"') == 2 * 90
+    assert "Mar 14, 2026: 95.83%, major outage" in html  # one hour of major outage on the API
+    assert '<time datetime="2026-03-21T08:00:00+01:00">Mar 21, 2026 08:00 CET (UTC+01:00)</time>' in html
+
+
+def test_incident_page_shows_every_public_update_in_order(site_dir):
+    html = (site_dir / "incidents" / "2026-03-21-slow-web.html").read_text()
+    assert html.index("A cache node failed") < html.index("Pages take long to load")  # newest first
+    assert "<strong>replacing</strong>" in html
+    assert "Partial outage" in html and "Web App" in html
+    resolved = (site_dir / "incidents" / "2026-03-14-api-errors.html").read_text()
+    assert "1 h" in resolved  # duration
+
+
+def test_history_months_link_to_each_other(site_dir):
+    march = (site_dir / "history" / "2026-03.html").read_text()
+    january = (site_dir / "history" / "2026-01.html").read_text()
+    assert 'rel="next" href="../history/2026-01.html"' in march
+    assert 'rel="prev" href="../history/2026-03.html"' in january
+    assert "January blip" in january and "January blip" not in march
+
+
+def test_every_relative_link_resolves(site_dir):
+    for page in site_dir.rglob("*.html"):
+        parser = Links()
+        parser.feed(page.read_text())
+        for link in parser.links:
+            parts = urlsplit(link)
+            if parts.scheme or link.startswith("//"):
+                continue
+            assert not link.startswith("/"), f"{page}: root-relative link {link} breaks under a sub-path"
+            target = (page.parent / parts.path).resolve()
+            assert target.is_relative_to(site_dir.resolve()), f"{page}: {link} leaves the site"
+            if parts.path:
+                # Feeds, badges, the API and the calendar come from other renderers.
+                if target.suffix in {".rss", ".atom", ".ics", ".json", ".svg"}:
+                    continue
+                assert target.is_file(), f"{page.relative_to(site_dir)}: {link} -> missing {target}"
+
+
+def test_site_works_under_a_sub_path(site_dir, tmp_path):
+    """GitLab project pages serve at /group/project/: fetch the pages there over real HTTP."""
+    webroot = tmp_path / "webroot"
+    (webroot / "group").mkdir(parents=True)
+    (webroot / "group" / "project").symlink_to(site_dir)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(webroot))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        start = f"http://127.0.0.1:{server.server_address[1]}/group/project/index.html"
+        seen: set[str] = set()
+        queue = [start]
+        while queue:
+            url = queue.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            with urllib.request.urlopen(url, timeout=5) as response:
+                assert response.status == 200, url
+                body = response.read()
+            if url.endswith(".html"):
+                parser = Links()
+                parser.feed(body.decode())
+                for link in parser.links:
+                    target = urljoin(url, link).split("#")[0]
+                    if target.startswith(start.rsplit("/", 1)[0]) and target.endswith(
+                        (".html", ".css", ".js")
+                    ):
+                        queue.append(target)
+        assert len(seen) >= 10
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _many_incidents(count: int) -> list[Incident]:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    items = []
+    for n in range(count):
+        at = start - timedelta(hours=7 * n)
+        update = Update(
+            at=at + timedelta(minutes=30), status="resolved", body=f"Resolved incident number {n}."
+        )
+        items.append(
+            Incident.model_construct(
+                id=f"incident-{n:05d}",
+                path=f"content/incidents/incident-{n:05d}.md",
+                body="",
+                title=f"Elevated error rates on the API, incident {n}",
+                severity="high",
+                status="resolved",
+                published=True,
+                started_at=at,
+                resolved_at=at + timedelta(minutes=30),
+                acknowledged_at=None,
+                components={"api": "major_outage", "web": "degraded_performance"},
+                updates=[update],
+                notes=[],
+                alerts=[],
+                runbooks=[],
+                policy=None,
+                labels=[],
+                assignees=[],
+                postmortem=None,
+            )
+        )
+    return items
+
+
+def test_index_stays_small_with_ten_thousand_incidents(make_repo):
+    repo = load(make_repo()).repo
+    big = public_view(
+        repo.__class__(**{**repo.__dict__, "incidents": tuple(_many_incidents(10_000)), "_index": {}})
+    )
+    site = Site(repo=big, now=datetime(2026, 3, 2, tzinfo=UTC))
+    env = environment(big.root, big.site.timezone)
+    path, index = next(iter(render_pages(site, env)))  # the index is rendered first
+    assert path == "index.html"
+    assert b"incident 0<" in index  # the newest is listed
+    assert len(index) < 60 * 1024, f"index.html is {len(index)} bytes"

@@ -1,0 +1,157 @@
+"""Nothing internal leaks: unique markers in every private field, searched for in every output byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidings.generator.build import build
+
+# Each private field carries its own marker, so a failure names the field that leaked.
+PUBLISHED = """\
+---
+title: Queue delays
+severity: high
+status: monitoring
+published: true
+started_at: 2026-03-20T09:00:00Z
+acknowledged_at: 2026-03-20T09:02:00Z
+components:
+  api: partial_outage
+updates:
+  - at: 2026-03-20T09:05:00Z
+    status: investigating
+    body: Jobs are delayed. @alice-marker is looking, with @ops/oncall-marker.
+    author: author-marker-1
+  - at: 2026-03-20T09:10:00Z
+    status: identified
+    body: INTERNAL-UPDATE-MARKER the disk on db-7 is full.
+    internal: true
+  - at: 2026-03-20T09:30:00Z
+    status: monitoring
+    body: A fix is out; write to support@example.com with questions.
+notes:
+  - at: 2026-03-20T09:06:00Z
+    author: alice
+    body: NOTE-MARKER call the vendor.
+alerts:
+  - source: alertmanager
+    fingerprint: ALERT-FINGERPRINT-MARKER
+runbooks: [queue-runbook]
+assignees: [alice]
+labels: [LABEL-MARKER]
+policy: default
+links:
+  issue: https://gitlab.example.com/ISSUE-LINK-MARKER
+  chat: https://chat.example.com/CHAT-LINK-MARKER
+  call: https://meet.example.com/CALL-LINK-MARKER
+---
+Queued jobs start late.
+"""
+
+UNPUBLISHED = """\
+---
+title: UNPUBLISHED-TITLE-MARKER
+severity: critical
+status: investigating
+started_at: 2026-03-20T10:00:00Z
+components:
+  web: major_outage
+updates:
+  - at: 2026-03-20T10:05:00Z
+    status: investigating
+    body: UNPUBLISHED-BODY-MARKER
+---
+UNPUBLISHED-SUMMARY-MARKER
+"""
+
+UNPUBLISHED_MAINTENANCE = """\
+---
+title: UNPUBLISHED-MAINTENANCE-MARKER
+scheduled_for: 2026-03-25T10:00:00Z
+scheduled_until: 2026-03-25T11:00:00Z
+components: [api]
+---
+"""
+
+RUNBOOK = """\
+---
+title: RUNBOOK-TITLE-MARKER
+services: [api]
+---
+RUNBOOK-BODY-MARKER
+"""
+
+PEOPLE = """\
+people:
+  - id: alice
+    name: PERSON-NAME-MARKER
+    email: person-email-marker@example.com
+    phone: "+49 PHONE-MARKER"
+    chat: {slack: SLACK-ID-MARKER}
+"""
+
+SCHEDULE = """\
+name: SCHEDULE-NAME-MARKER
+timezone: Europe/Berlin
+rotations:
+  - name: ROTATION-MARKER
+    starts_at: 2026-01-05T09:00:00
+    rotation_length: 1
+    rotation_length_unit: weeks
+    participants: [alice]
+"""
+
+POLICY = """\
+name: POLICY-NAME-MARKER
+description: POLICY-DESCRIPTION-MARKER
+rules:
+  - after_minutes: 0
+    schedule: primary
+"""
+
+MARKERS = [
+    "alice-marker", "oncall-marker", "author-marker", "INTERNAL-UPDATE-MARKER", "NOTE-MARKER",
+    "ALERT-FINGERPRINT-MARKER", "LABEL-MARKER", "ISSUE-LINK-MARKER", "CHAT-LINK-MARKER", "CALL-LINK-MARKER",
+    "UNPUBLISHED-TITLE-MARKER", "UNPUBLISHED-BODY-MARKER", "UNPUBLISHED-SUMMARY-MARKER",
+    "UNPUBLISHED-MAINTENANCE-MARKER", "RUNBOOK-TITLE-MARKER", "RUNBOOK-BODY-MARKER", "PERSON-NAME-MARKER",
+    "person-email-marker", "PHONE-MARKER", "SLACK-ID-MARKER", "SCHEDULE-NAME-MARKER", "ROTATION-MARKER",
+    "POLICY-NAME-MARKER", "POLICY-DESCRIPTION-MARKER", "queue-runbook",
+]  # fmt: skip
+
+
+@pytest.fixture
+def built(make_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1774083600")
+    root = make_repo(
+        {
+            "content/incidents/queue-delays.md": PUBLISHED,
+            "content/incidents/secret.md": UNPUBLISHED,
+            "content/maintenance/secret-window.md": UNPUBLISHED_MAINTENANCE,
+            "content/runbooks/queue-runbook.md": RUNBOOK,
+            "content/people.yml": PEOPLE,
+            "content/oncall/schedules/primary.yml": SCHEDULE,
+            "content/oncall/policies/default.yml": POLICY,
+        }
+    )
+    out = tmp_path / "public"
+    build(root, out)
+    return out
+
+
+def test_no_private_marker_in_any_output_byte(built):
+    files = [p for p in built.rglob("*") if p.is_file()]
+    assert len(files) >= 10
+    leaks = []
+    for path in files:
+        data = path.read_bytes().lower()
+        for marker in MARKERS:
+            if marker.lower().encode() in data:
+                leaks.append(f"{marker} in {path.relative_to(built)}")
+    assert leaks == []
+
+
+def test_public_parts_are_there_and_mentions_are_redacted(built):
+    page = (built / "incidents" / "queue-delays.html").read_text()
+    assert "Queued jobs start late." in page and "A fix is out" in page
+    assert "Incident Responder is looking, with Incident Responder." in page
+    assert "support@example.com" in page  # an e-mail address is not a mention
