@@ -17,7 +17,7 @@ from tidings import status
 from .site import Site, component_path, history_path, incident_path, maintenance_path
 
 # The index lists recent history only; older incidents live on the monthly history pages.
-INDEX_HISTORY_DAYS = 14
+INDEX_HISTORY_DAYS = 7
 
 
 def _base(path: str) -> str:

@@ -26,8 +26,9 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_demo_serves_the_example_page_from_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "main"
     subprocess.run(["git", "clone", "--quiet", PROJECT_ROOT, clone], check=True)
-    # The venv is the one running these tests: a fresh venv is what CI's own fresh clone proves.
-    env = {**os.environ, "TIDINGS_VENV": sys.prefix, "PORT": "0"}
+    # The venv is the one running these tests, used as it is (installing the clone into it would
+    # repoint the suite's own editable install): a fresh venv is what CI's own fresh clone proves.
+    env = {**os.environ, "TIDINGS_VENV": sys.prefix, "TIDINGS_BOOTSTRAPPED": "1", "PORT": "0"}
     demo = subprocess.Popen(
         [clone / "script" / "demo"],
         cwd=clone,

@@ -112,7 +112,7 @@ def test_index_shows_state_active_incident_maintenance_and_history(site_dir):
     assert "API errors" in html  # resolved a week ago: recent history
     assert "January blip" not in html  # older than the index's window: on the history pages
     # 90 days of uptime per component, each day focusable with its figure as text.
-    assert html.count('tabindex="0"') == 2 * 90
+    assert html.count("tabindex=0>") == 2 * 90
     assert "Mar 14, 2026: 95.83%, major outage" in html  # one hour of major outage on the API
     assert '<time datetime="2026-03-21T08:00:00+01:00">Mar 21, 2026 08:00 CET (UTC+01:00)</time>' in html
 
@@ -223,8 +223,8 @@ def _many_incidents(count: int) -> list[Incident]:
     return items
 
 
-def test_index_stays_small_with_ten_thousand_incidents(make_repo):
-    repo = load(make_repo()).repo
+def test_index_stays_small_with_ten_thousand_incidents(project_root):
+    repo = load(project_root).repo  # the demo's eight components, each with its 90-day bar
     big = public_view(
         repo.__class__(**{**repo.__dict__, "incidents": tuple(_many_incidents(10_000)), "_index": {}})
     )
