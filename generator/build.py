@@ -12,6 +12,10 @@ from tidings.diagnostics import Diagnostic
 from tidings.load import load
 from tidings.public import public_view
 
+from .api import render_api
+from .badges import render_badges
+from .calendar import render_calendar
+from .feeds import render_feeds
 from .pages import render_pages
 from .site import Site
 from .templates import environment
@@ -45,6 +49,10 @@ def build(root: Path, out: Path, now: datetime | None = None) -> BuildResult:
 
     def outputs() -> Iterator[tuple[str, bytes]]:
         yield from render_pages(site, env)
+        yield from render_feeds(site)
+        yield from render_api(site)
+        yield from render_badges(site)
+        yield from render_calendar(site)
         for name in STATIC_ASSETS:
             yield f"static/{name}", env.loader.get_source(env, name)[0].encode()  # type: ignore[union-attr]
 

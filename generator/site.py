@@ -87,3 +87,8 @@ def component_path(component: Component) -> str:
 
 def history_path(year: int, month: int) -> str:
     return f"history/{year:04d}-{month:02d}.html"
+
+
+def update_anchor(at: datetime) -> str:
+    """The fragment naming an update on its page, from its time: stable when updates are inserted."""
+    return f"update-{int(at.timestamp())}"
