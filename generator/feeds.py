@@ -36,33 +36,29 @@ def _tag(site: Site, item_id: str, started: datetime, at: datetime) -> str:
     return f"tag:{host},{started.date().isoformat()}:{item_id}/{int(at.timestamp())}"
 
 
-def _incident_entries(site: Site, incident: Incident) -> Iterator[Entry]:
-    for update in incident.updates:
+def _entries(
+    site: Site, kind: str, item: Incident | Maintenance, started: datetime, path: str
+) -> Iterator[Entry]:
+    for update in item.updates:
         yield Entry(
-            id=_tag(site, f"incident/{incident.id}", incident.started_at, update.at),
-            title=f"{incident.title} — {update.status.capitalize()}",
-            link=site.absolute(incident_path(incident)) + "#" + update_anchor(update.at),
+            id=_tag(site, f"{kind}/{item.id}", started, update.at),
+            title=f"{item.title} — {update.status.replace('_', ' ').capitalize()}",
+            link=site.absolute(path) + "#" + update_anchor(update.at),
             at=update.at,
             html=str(to_html(update.body)),
-            components=tuple(incident.components),
-        )
-
-
-def _maintenance_entries(site: Site, m: Maintenance) -> Iterator[Entry]:
-    for update in m.updates:
-        yield Entry(
-            id=_tag(site, f"maintenance/{m.id}", m.scheduled_for, update.at),
-            title=f"{m.title} — {update.status.replace('_', ' ').capitalize()}",
-            link=site.absolute(maintenance_path(m)) + "#" + update_anchor(update.at),
-            at=update.at,
-            html=str(to_html(update.body)),
-            components=tuple(m.components),
+            components=tuple(item.components),
         )
 
 
 def all_entries(site: Site) -> list[Entry]:
-    entries = [e for i in site.repo.incidents for e in _incident_entries(site, i)]
-    entries += [e for m in site.repo.maintenance for e in _maintenance_entries(site, m)]
+    entries = [
+        e for i in site.repo.incidents for e in _entries(site, "incident", i, i.started_at, incident_path(i))
+    ]
+    entries += [
+        e
+        for m in site.repo.maintenance
+        for e in _entries(site, "maintenance", m, m.scheduled_for, maintenance_path(m))
+    ]
     return sorted(entries, key=lambda e: (e.at, e.id), reverse=True)
 
 

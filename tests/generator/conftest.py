@@ -10,15 +10,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT_ROOT
+from tidings.generator.build import build
+
+# 2026-11-24T20:00:00Z: the demo then has two active incidents and one upcoming maintenance window.
+DEMO_NOW = "1795550400"
+
 
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def http_server() -> Iterator[Callable[[Path], str]]:
-    """http_server(folder) -> base URL of a real server for `folder`; stopped after the test."""
+    """http_server(folder) -> base URL of a real server on 127.0.0.1 for `folder`."""
     servers: list[ThreadingHTTPServer] = []
 
     def start(folder: Path) -> str:
@@ -31,3 +37,13 @@ def http_server() -> Iterator[Callable[[Path], str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory) -> Path:
+    """The demo repo built once, at a pinned time."""
+    out = tmp_path_factory.mktemp("demo") / "public"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", DEMO_NOW)
+        build(PROJECT_ROOT, out)
+    return out

@@ -7,12 +7,9 @@ import shutil
 import subprocess
 import textwrap
 
-import pytest
-
 from tests.conftest import PROJECT_ROOT
 from tidings.generator.build import build
 
-NOW = "1795550400"  # 2026-11-24T20:00:00Z: the demo has two active incidents and one upcoming window
 TOOLS = PROJECT_ROOT / ".tools" / "node_modules"
 COMPONENT_STATUSES = {
     "operational",
@@ -31,15 +28,6 @@ PATHS = [
     "scheduled-maintenances/upcoming.json",
     "scheduled-maintenances/active.json",
 ]
-
-
-@pytest.fixture(scope="module")
-def demo_site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "public"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", NOW)
-        build(PROJECT_ROOT, out)
-    return out
 
 
 def _load(site, path):

@@ -12,9 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import PROJECT_ROOT
-from tidings.generator.build import build
 
-NOW = "1795550400"  # 2026-11-24T20:00:00Z
 CHROMIUM = "/usr/bin/chromium"
 AXE = PROJECT_ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
 # The closed network refuses Chromium's background connections; the probe's flags avoid them.
@@ -38,15 +36,6 @@ PAGES = [
     "maintenance/index.html",
     "maintenance/2026-12-06-object-storage-migration.html",
 ]
-
-
-@pytest.fixture(scope="module")
-def demo_site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "public"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", NOW)
-        build(PROJECT_ROOT, out)
-    return out
 
 
 def test_every_page_is_valid_html5(demo_site):
@@ -82,18 +71,8 @@ def browser() -> Browser:
 
 
 @pytest.fixture(scope="module")
-def base_url(demo_site):
-    import functools
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(demo_site))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+def base_url(demo_site, http_server):
+    return http_server(demo_site)
 
 
 def _axe(page: Page) -> list[str]:

@@ -5,22 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import feedparser
-import pytest
 from icalendar import Calendar
 
-from tests.conftest import PROJECT_ROOT
 from tidings.generator.build import build
-
-NOW = "1795550400"  # 2026-11-24T20:00:00Z
-
-
-@pytest.fixture(scope="module")
-def demo_site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "public"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", NOW)
-        build(PROJECT_ROOT, out)
-    return out
 
 
 def _feeds(site):
