@@ -4,8 +4,10 @@
   "use strict";
   var readerZone;
   try { readerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  if (readerZone === document.body.getAttribute("data-timezone")) { return; }
+  // dateStyle/timeStyle cannot be combined with timeZoneName, so the parts are named one by one.
   var format = new Intl.DateTimeFormat(undefined, {
-    dateStyle: "medium", timeStyle: "short", timeZoneName: "short"
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
   });
   document.querySelectorAll("time[datetime]").forEach(function (el) {
     var when = new Date(el.getAttribute("datetime"));

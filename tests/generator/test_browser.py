@@ -144,3 +144,25 @@ def test_screenshots_light_and_dark(browser, base_url, tmp_path):
         page.screenshot(path=str(shot), full_page=True)
         print(f"screenshot: {shot}")
         context.close()
+
+
+def test_times_are_converted_to_the_readers_zone_when_javascript_runs(browser, base_url):
+    context = browser.new_context(timezone_id="America/New_York", locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(base_url + "incidents/2026-11-23-webhook-delivery-delays.html")
+        started = page.locator("dd time").first
+        assert started.inner_text() == "Nov 23, 2026, 12:05 PM EST (your time)"
+        assert started.get_attribute("title") == "Nov 23, 2026 18:05 CET (UTC+01:00)"  # the site's time stays
+    finally:
+        context.close()
+
+
+def test_a_reader_in_the_sites_zone_sees_the_page_unchanged(browser, base_url):
+    context = browser.new_context(timezone_id="Europe/Berlin")
+    page = context.new_page()
+    try:
+        page.goto(base_url + "incidents/2026-11-23-webhook-delivery-delays.html")
+        assert page.locator("dd time").first.inner_text() == "Nov 23, 2026 18:05 CET (UTC+01:00)"
+    finally:
+        context.close()
