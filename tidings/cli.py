@@ -134,3 +134,39 @@ def serve(root: Path, host: str, port: int) -> None:
             _print_diagnostics(exc.diagnostics)
             raise click.ClickException(str(exc)) from exc
         serve_folder(out, host, port, on_ready=lambda url: click.echo(f"Serving {root.resolve()} at {url}"))
+
+
+@main.group()
+def runner() -> None:
+    """The runner: alert webhooks applied to the status repo as commits."""
+
+
+@runner.command("apply")
+@root_argument
+@click.option(
+    "--source",
+    "kind",
+    type=click.Choice(["alertmanager", "generic"]),
+    required=True,
+    help="The payload's format.",
+)
+@click.option("--integration", "integration_id", help="Integration id in .gitlab/integrations.yml.")
+@click.option("--push/--no-push", default=False, help="Push the commit (fetching and rebasing if needed).")
+@click.argument("payload", type=click.File("rb"))
+def runner_apply(root: Path, kind: str, integration_id: str | None, push: bool, payload) -> None:  # type: ignore[no-untyped-def]
+    """Apply one alert PAYLOAD file (or - for standard input) to ROOT and commit the change."""
+    from tidings.runner.events import PayloadError
+    from tidings.runner.service import RepoInvalid, UnknownIntegration, apply_payload
+
+    _require_status_repo(root)
+    try:
+        applied = apply_payload(root, kind, payload.read(), integration_id, do_push=push)
+    except PayloadError as exc:
+        raise click.ClickException(f"the payload is not a valid {kind} alert: {exc}") from exc
+    except (UnknownIntegration, RepoInvalid) as exc:
+        raise click.ClickException(str(exc)) from exc
+    outcome = applied.outcome
+    where = f" {outcome.incident_id}" if outcome.incident_id else ""
+    click.echo(f"{outcome.action}{where}" + (f" (commit {applied.commit[:12]})" if applied.commit else ""))
+    if applied.push is not None and not applied.push.pushed:
+        raise click.ClickException(f"committed locally but not pushed: {applied.push.reason}")

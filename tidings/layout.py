@@ -7,6 +7,7 @@ from dataclasses import dataclass
 SITE_FILE = ".gitlab/status-page.yml"
 CONTENT_DIR = "content"
 PEOPLE_FILE = "content/people.yml"
+INTEGRATIONS_FILE = ".gitlab/integrations.yml"
 SCHEMA_DIR = ".gitlab/schemas"
 
 

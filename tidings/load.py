@@ -23,6 +23,7 @@ from .errors import diagnostics_from
 from .layout import (
     CONTENT_DIR,
     FOLDERS,
+    INTEGRATIONS_FILE,
     KNOWN_CONTENT_ENTRIES,
     KNOWN_ONCALL_ENTRIES,
     PEOPLE_FILE,
@@ -37,6 +38,8 @@ from .model import (
     FromFile,
     Group,
     Incident,
+    Integration,
+    IntegrationsFile,
     Maintenance,
     PeopleFile,
     Policy,
@@ -279,6 +282,13 @@ def load(root: Path | str) -> LoadResult:
         valid_people = _validate(people_doc, "people")
         if isinstance(valid_people, PeopleFile):
             people = valid_people
+    integrations_doc: Document | None = None
+    integrations: tuple[Integration, ...] = ()
+    if (root / INTEGRATIONS_FILE).is_file():
+        integrations_doc = read_yaml(root / INTEGRATIONS_FILE, INTEGRATIONS_FILE)
+        valid_integrations = _validate(integrations_doc, "integrations")
+        if isinstance(valid_integrations, IntegrationsFile):
+            integrations = tuple(valid_integrations.integrations)
     _check_unknown_entries(root, diagnostics)
 
     repo = StatusRepo(
@@ -292,12 +302,14 @@ def load(root: Path | str) -> LoadResult:
         people=tuple(sorted(people.people, key=lambda person: person.id)),
         schedules=_domain(parsed, "schedule", Schedule),
         policies=_domain(parsed, "policy", Policy),
+        integrations=integrations,
     )
 
-    docs = [d for d in (site_doc, people_doc) if d is not None] + [p.doc for p in parsed]
+    docs = [d for d in (site_doc, people_doc, integrations_doc) if d is not None] + [p.doc for p in parsed]
     for doc in docs:
         diagnostics.extend(doc.diagnostics)
     diagnostics.extend(checks.check_repo(repo, site_doc, people_doc, parsed))
+    diagnostics.extend(checks.check_duplicate_ids(integrations_doc, "integrations", "integration"))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     return LoadResult(repo=repo, diagnostics=diagnostics)

@@ -181,9 +181,17 @@ class Note(FileModel):
     author: str | None = None
 
 
+AlertState = Literal["firing", "resolved"]
+
+
 class AlertLink(FileModel):
+    """An alert linked to the incident. The runner records each alert's last state to ignore re-deliveries."""
+
     source: Text = Field(description="Integration that sent the alert, e.g. 'alertmanager'.")
     fingerprint: Text
+    group: str | None = Field(None, description="The alert group (Alertmanager's groupKey) it arrived in.")
+    state: AlertState | None = None
+    starts_at: Timestamp | None = None
 
 
 class IncidentLinks(FileModel):
@@ -323,6 +331,43 @@ class PolicyFile(FileModel):
     repeat: int = Field(0, ge=0, le=10, description="How many more times to run the rules.")
 
 
+# --- .gitlab/integrations.yml ----------------------------------------------------------------------
+
+IntegrationKind = Literal["generic", "alertmanager"]
+
+
+def _default_severity_map() -> dict[str, Severity]:
+    return {"critical": "critical", "high": "high", "warning": "medium", "info": "low"}
+
+
+class Integration(FileModel):
+    """Where alerts come from and how they become incidents."""
+
+    id: Id
+    kind: IntegrationKind
+    token_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] = Field(
+        description="Environment variable holding the bearer token; the token itself never lives in the repo."
+    )
+    publish: bool = Field(False, description="Whether incidents it opens start published.")
+    component_label: str = Field(
+        "service", description="Label (or generic 'service') naming the component id."
+    )
+    impact: Impact = Field("partial_outage", description="Impact on that component while the alert fires.")
+    severity_label: str = "severity"
+    severity_map: dict[str, Severity] = Field(
+        default_factory=lambda: _default_severity_map(),
+        description="Label value -> severity; unmapped values give 'unknown'.",
+    )
+    runbook_annotation: str = Field("runbook", description="Annotation (or label) holding a runbook id.")
+    reopen_minutes: int = Field(
+        60, ge=0, description="An alert that fires again this soon after resolving reopens its incident."
+    )
+
+
+class IntegrationsFile(FileModel):
+    integrations: list[Integration] = Field(default_factory=list)
+
+
 FILE_MODELS: dict[str, type[FileModel]] = {
     "site": SiteFile,
     "incident": IncidentFile,
@@ -331,6 +376,7 @@ FILE_MODELS: dict[str, type[FileModel]] = {
     "people": PeopleFile,
     "schedule": ScheduleFile,
     "policy": PolicyFile,
+    "integrations": IntegrationsFile,
 }
 
 
@@ -425,6 +471,7 @@ class StatusRepo:
     people: tuple[Person, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     policies: tuple[Policy, ...] = ()
+    integrations: tuple[Integration, ...] = ()
     _index: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, kind: str, id: str) -> object | None:
@@ -439,6 +486,7 @@ class StatusRepo:
                 "people",
                 "schedules",
                 "policies",
+                "integrations",
             ):
                 self._index[name] = {item.id: item for item in getattr(self, name)}
         return self._index[kind].get(id)

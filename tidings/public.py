@@ -66,5 +66,6 @@ def public_view(repo: StatusRepo) -> StatusRepo:
         people=(),
         schedules=(),
         policies=(),
+        integrations=(),
         _index={},
     )

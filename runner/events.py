@@ -1,0 +1,53 @@
+"""What every alert source is turned into: one event per alert group, the same shape for all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class PayloadError(ValueError):
+    """Valid JSON of the wrong shape; `field` names where."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Alert:
+    fingerprint: str
+    state: str  # "firing" or "resolved"
+    starts_at: datetime
+    ends_at: datetime | None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """The whole current state of one alert group from one integration."""
+
+    source: str  # the integration id
+    kind: str  # "alertmanager" or "generic"
+    group: str  # one group maps to one incident
+    title: str
+    description: str
+    alerts: tuple[Alert, ...]
+    severity: str = "unknown"
+    components: tuple[str, ...] = ()
+    runbooks: tuple[str, ...] = ()
+    truncated: int = 0
+
+    @property
+    def firing(self) -> bool:
+        return any(a.state == "firing" for a in self.alerts)
+
+    @property
+    def started_at(self) -> datetime:
+        return min(a.starts_at for a in self.alerts)
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        ends = [a.ends_at for a in self.alerts if a.ends_at is not None]
+        return max(ends) if ends and not self.firing else None

@@ -1,0 +1,117 @@
+"""Git as the database: commits that say who and why (with trailers), pushes that never force.
+
+Runs the real `git` so hooks, signing config and credentials behave as they do for people.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+RUNNER_NAME = "Tidings runner"
+RUNNER_EMAIL = "runner@tidings.invalid"
+
+
+class GitError(Exception):
+    """A git command failed; the message carries git's own words."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    pushed: bool
+    attempts: int
+    reason: str = ""
+
+
+def git(root: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> str:
+    run = subprocess.run(
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if check and run.returncode != 0:
+        raise GitError(f"git {' '.join(args)}: {(run.stderr or run.stdout).strip()}")
+    return run.stdout
+
+
+def _identity(name: str, email: str) -> dict[str, str]:
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email}  # fmt: skip
+
+
+def commit(
+    root: Path,
+    paths: Sequence[str],
+    subject: str,
+    body: str = "",
+    trailers: Mapping[str, str | Sequence[str]] | None = None,
+    author: tuple[str, str] = (RUNNER_NAME, RUNNER_EMAIL),
+) -> str | None:
+    """Commit `paths` (relative to root) with a message and trailers; None when nothing changed."""
+    git(root, "add", "--", *paths)
+    if not git(root, "diff", "--cached", "--name-only", "--", *paths).strip():
+        return None
+    lines = [subject, ""]
+    if body:
+        lines += [body.rstrip(), ""]
+    for key, value in (trailers or {}).items():
+        for item in [value] if isinstance(value, str) else value:
+            lines.append(f"{key}: {item}")
+    message = "\n".join(lines).rstrip() + "\n"
+    run = subprocess.run(
+        ["git", "-C", str(root), "commit", "--quiet", "-F", "-", "--", *paths],
+        input=message,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **_identity(*author)},
+        check=False,
+    )
+    if run.returncode != 0:
+        raise GitError(f"git commit: {(run.stderr or run.stdout).strip()}")
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def current_branch(root: Path) -> str:
+    return git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+
+
+def push(root: Path, remote: str = "origin", attempts: int = 5) -> PushResult:
+    """Push the current branch; on rejection fetch, rebase onto what others pushed, and try again.
+
+    Never forces. A rebase that conflicts is aborted and reported, leaving the local commits as
+    they were, so the caller can re-apply its events to the fresh files instead.
+    """
+    branch = current_branch(root)
+    for attempt in range(1, attempts + 1):
+        run = subprocess.run(
+            ["git", "-C", str(root), "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode == 0:
+            return PushResult(True, attempt)
+        log.info("push rejected (attempt %d): %s", attempt, run.stderr.strip())
+        try:
+            git(root, "fetch", "--quiet", remote, branch)
+        except GitError as exc:
+            return PushResult(False, attempt, f"remote unreachable: {exc}")
+        rebase = subprocess.run(
+            ["git", "-C", str(root), "rebase", "--quiet", f"{remote}/{branch}"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **_identity(RUNNER_NAME, RUNNER_EMAIL)},
+            check=False,
+        )
+        if rebase.returncode != 0:
+            git(root, "rebase", "--abort", check=False)
+            return PushResult(False, attempt, f"conflict while rebasing onto {remote}/{branch}")
+    return PushResult(False, attempts, "still rejected after retries")
