@@ -170,3 +170,19 @@ def runner_apply(root: Path, kind: str, integration_id: str | None, push: bool, 
     click.echo(f"{outcome.action}{where}" + (f" (commit {applied.commit[:12]})" if applied.commit else ""))
     if applied.push is not None and not applied.push.pushed:
         raise click.ClickException(f"committed locally but not pushed: {applied.push.reason}")
+
+
+@runner.command("serve")
+@root_argument
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--push/--no-push", default=True, show_default=True, help="Push commits to the clone's remote.")
+def runner_serve(root: Path, host: str, port: int, push: bool) -> None:
+    """Receive alert webhooks and apply them to the clone at ROOT as commits."""
+    import uvicorn
+
+    from tidings.runner.app import create_app
+
+    _require_status_repo(root)
+    click.echo(f"Runner for {root.resolve()} on http://{host}:{port}/", err=True)
+    uvicorn.run(create_app(root, do_push=push), host=host, port=port, log_level="warning", access_log=False)

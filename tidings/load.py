@@ -6,6 +6,7 @@ the model of everything that was valid, so one run reports every problem at once
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import typing
 from collections.abc import Callable
@@ -313,3 +314,16 @@ def load(root: Path | str) -> LoadResult:
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     return LoadResult(repo=repo, diagnostics=diagnostics)
+
+
+def refresh_incident(repo: StatusRepo, rel: str) -> StatusRepo:
+    """The repo with one incident file re-read (after an edit), without loading everything again."""
+    path = repo.root / rel
+    doc = read_markdown(path, rel)
+    model = _validate(doc, "incident")
+    others = tuple(i for i in repo.incidents if i.path != rel)
+    if model is None:
+        return dataclasses.replace(repo, incidents=others, _index={})
+    incident = Incident.from_file(model, id=path.stem, path=rel, body=doc.body)
+    incidents = tuple(sorted((*others, incident), key=lambda i: (i.started_at, i.id)))
+    return dataclasses.replace(repo, incidents=incidents, _index={})
