@@ -13,7 +13,6 @@ import contextlib
 import hmac
 import logging
 import os
-import statistics
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,16 +22,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tidings import clock
-from tidings.load import load
-from tidings.model import Integration
 
 from .events import PayloadError
 from .journal import Journal
 from .service import parse
-from .worker import Metrics, Worker
+from .worker import Metrics, Worker, recover
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+LATENCY = "tidings_runner_apply_latency_seconds"
 
 
 def _error(status: int, message: str, **extra: str) -> JSONResponse:
@@ -44,12 +42,12 @@ def create_app(root: Path, state_dir: Path | None = None, do_push: bool = True) 
     root = root.resolve()
     state = state_dir or root / ".git" / "tidings-runner"
     metrics = Metrics()
-    integrations: dict[str, Integration] = {}
-    holder: dict[str, object] = {}
+    holder: dict[str, Worker] = {}
 
     async def receive_alert(request: Request) -> Response:
         kind = request.path_params["kind"]
-        integration = integrations.get(request.path_params["integration"])
+        worker = holder["worker"]
+        integration = worker.integrations.get(request.path_params["integration"])
         if integration is None or integration.kind != kind:
             return _error(404, "no such integration")
         expected = os.environ.get(integration.token_env, "")
@@ -73,8 +71,7 @@ def create_app(root: Path, state_dir: Path | None = None, do_push: bool = True) 
             status = 400 if exc.field == "(body)" and "not JSON" in str(exc) else 422
             return _error(status, str(exc), field=exc.field)
         metrics.received += 1
-        journal: Journal = holder["journal"]  # type: ignore[assignment]
-        seq = await journal.append(
+        seq = await worker.journal.append(
             {
                 "kind": kind,
                 "integration": integration.id,
@@ -85,12 +82,23 @@ def create_app(root: Path, state_dir: Path | None = None, do_push: bool = True) 
         return JSONResponse({"status": "accepted", "seq": seq})
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        worker = holder["worker"]
+        return JSONResponse(
+            {
+                "status": "blocked" if worker.blocked else "ok",
+                "reason": worker.blocked,
+                "journal_depth": worker.depth,
+                "unpushed": worker.unpushed,
+            }
+        )
 
     async def prometheus(request: Request) -> Response:
-        worker: Worker = holder["worker"]  # type: ignore[assignment]
-        latencies = metrics.apply_seconds[-1000:]
-        median = statistics.median(latencies) if latencies else 0
+        worker = holder["worker"]
+        latencies = sorted(metrics.apply_seconds)
+
+        def quantile(q: float) -> float:
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
+
         lines = [
             "# TYPE tidings_runner_received_total counter",
             f"tidings_runner_received_total {metrics.received}",
@@ -100,26 +108,32 @@ def create_app(root: Path, state_dir: Path | None = None, do_push: bool = True) 
             f"tidings_runner_duplicates_total {metrics.duplicates}",
             "# TYPE tidings_runner_commits_total counter",
             f"tidings_runner_commits_total {metrics.commits}",
+            "# TYPE tidings_runner_failed_total counter",
+            f"tidings_runner_failed_total {metrics.failed}",
+            "# TYPE tidings_runner_pushes_total counter",
+            f"tidings_runner_pushes_total {metrics.pushes}",
+            "# TYPE tidings_runner_reapplied_total counter",
+            f"tidings_runner_reapplied_total {metrics.reapplied}",
             "# TYPE tidings_runner_push_failures_total counter",
             f"tidings_runner_push_failures_total {metrics.push_failures}",
             "# TYPE tidings_runner_journal_depth gauge",
             f"tidings_runner_journal_depth {worker.depth}",
-            "# TYPE tidings_runner_apply_latency_seconds gauge",
-            f'tidings_runner_apply_latency_seconds{{quantile="0.5"}} {median}',
-            f'tidings_runner_apply_latency_seconds{{quantile="1"}} {max(latencies, default=0)}',
+            "# HELP tidings_runner_apply_latency_seconds From receipt to commit, recent applied alerts.",
+            "# TYPE tidings_runner_apply_latency_seconds summary",
+            *(f'{LATENCY}{{quantile="{q}"}} {quantile(q):.6f}' for q in (0.5, 0.99)),
+            f"tidings_runner_apply_latency_seconds_count {len(latencies)}",
         ]
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        result = load(root)
-        if result.errors:
-            raise RuntimeError(f"the status repo at {root} has errors; run 'tidings validate'")
-        integrations.update({i.id: i for i in result.repo.integrations})
-        journal = Journal(state)
-        worker = Worker(root, journal, metrics, do_push=do_push)
-        worker.recover()
-        holder.update(journal=journal, worker=worker)
+        applied = recover(root)
+        journal = Journal(state, min_seq=applied)
+        worker = Worker(root, journal, metrics, applied, do_push=do_push)
+        if not worker.integrations:
+            journal.close()
+            raise RuntimeError(f"no valid integrations in {root}/.gitlab/integrations.yml")
+        holder["worker"] = worker
         task = asyncio.create_task(worker.run())
         try:
             yield

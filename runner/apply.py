@@ -131,6 +131,23 @@ def _update(at: datetime, status: str, body: str, public: bool) -> CommentedMap:
     return update
 
 
+def _when(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _add_update(updates: CommentedSeq, update: CommentedMap) -> None:
+    """Insert in time order: a replayed event can land after a person's later update."""
+    at = _when(update["at"])
+    index = len(updates)
+    while index > 0 and at is not None and (prev := _when(updates[index - 1].get("at"))) and prev > at:
+        index -= 1
+    updates.insert(index, update)
+
+
 def _new_path(root: Path, event: AlertEvent, when: datetime) -> tuple[str, Path]:
     stem = f"{when.astimezone(UTC).date().isoformat()}-{slugify(event.title)[:60].strip('-')}"
     candidate, n = stem, 1
@@ -149,7 +166,12 @@ def _open(
     fired = [a.fingerprint for a in event.alerts if a.state == "firing"]
     components = [c for c in event.components if c in known_components]
     runbooks = [r for r in event.runbooks if r in known_runbooks]
-    first = _update(now, "investigating", _describe(event, fired, "fired"), integration.publish)
+    text = _describe(event, fired, "fired")
+    unknown = [c for c in event.components if c not in known_components]
+    if unknown:  # said in the timeline, so a person sees why no component shows the outage
+        label = integration.component_label
+        text += "\n" + "\n".join(f"- `{label}={c}` names no component of the page" for c in unknown)
+    first = _update(now, "investigating", text, integration.publish)
     data: dict[str, Any] = {
         "title": event.title,
         "severity": event.severity,
@@ -201,19 +223,19 @@ def apply_event(
         action = "reopened"
         data["status"] = "investigating"
         data.pop("resolved_at", None)
-        updates.append(_update(now, "investigating", _describe(event, fired, "fired again"), public))
+        _add_update(updates, _update(now, "investigating", _describe(event, fired, "fired again"), public))
     elif event.firing:
         action = "updated"
         status = str(data.get("status"))
         if fired:
-            updates.append(_update(now, status, _describe(event, fired, "fired"), public))
+            _add_update(updates, _update(now, status, _describe(event, fired, "fired"), public))
         if resolved:
-            updates.append(_update(now, status, _describe(event, resolved, "resolved"), public))
+            _add_update(updates, _update(now, status, _describe(event, resolved, "resolved"), public))
     else:
         action = "resolved" if is_open else "updated"
         if is_open:
             data["status"] = "resolved"
             data["resolved_at"] = _stamp(event.resolved_at or now)
-        updates.append(_update(now, "resolved", _describe(event, resolved, "resolved"), public))
+        _add_update(updates, _update(now, "resolved", _describe(event, resolved, "resolved"), public))
     save(edit, rel)
     return Outcome(action, incident.id, rel, event)

@@ -5,6 +5,12 @@ trailer, so on start the worker resets its clone to HEAD (dropping half-applied 
 re-applies every entry after that seq. Applying is idempotent besides (alert states are recorded
 in the incidents), and each entry is applied with its own arrival time as "now", so a replay
 writes exactly what the first attempt would have.
+
+The same property handles people merging meanwhile. Before a batch the clone fast-forwards to
+the remote; a push that is rejected fetches and rebases; when the rebase conflicts (a person
+edited the same incident file), the worker drops its unpushed commits, takes the remote's
+files, and re-applies the journal from the last seq the remote holds: its events land on the
+fresh file, never as conflict markers. A remote that is down only delays the push.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import re
 import time
@@ -19,8 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from tidings.gitstore import commit, git, push
+from tidings.edit import EditError
+from tidings.gitstore import GitError, commit, current_branch, git, push
 from tidings.load import load, refresh_incident
+from tidings.model import Integration
 
 from .apply import apply_event
 from .events import PayloadError
@@ -30,6 +39,7 @@ from .service import parse
 log = logging.getLogger(__name__)
 TRAILER = "Tidings-Journal-Seq"
 BATCH_LIMIT = 500
+REMOTE = "origin"
 
 
 @dataclass
@@ -37,111 +47,214 @@ class Metrics:
     received: int = 0
     applied: int = 0
     duplicates: int = 0
-    rejected: int = 0
+    failed: int = 0
     commits: int = 0
+    pushes: int = 0
     push_failures: int = 0
+    reapplied: int = 0
+    # Seconds from receipt to commit, per applied entry (the newest few thousand).
     apply_seconds: list[float] = field(default_factory=list)
 
+    def observe(self, seconds: float) -> None:
+        self.apply_seconds.append(seconds)
+        if len(self.apply_seconds) > 5000:
+            del self.apply_seconds[:1000]
 
-def last_applied_seq(root: Path) -> int:
-    out = git(root, "log", "-1", f"--grep=^{TRAILER}: ", "--format=%B", check=False)
+
+def last_applied_seq(root: Path, rev: str = "HEAD") -> int:
+    """The journal seq recorded by the newest runner commit reachable from `rev` (0 if none)."""
+    out = git(root, "log", "-1", f"--grep=^{TRAILER}: ", "--format=%B", rev, "--", check=False)
     found = re.findall(rf"^{TRAILER}: (\d+)$", out, re.MULTILINE)
     return int(found[-1]) if found else 0
 
 
+def commit_subject(actions: dict[str, list[str]]) -> str:
+    """'opened and resolved incident X', or for many: '40 incidents: 38 opened, 2 resolved'."""
+    if len(actions) == 1:
+        ((incident_id, done),) = actions.items()
+        return f"{' and '.join(done)} incident {incident_id}"
+    counts: dict[str, int] = {}
+    for done in actions.values():
+        for action in done:
+            counts[action] = counts.get(action, 0) + 1
+    return f"{len(actions)} incidents: " + ", ".join(f"{n} {action}" for action, n in counts.items())
+
+
+def has_remote(root: Path) -> bool:
+    return REMOTE in git(root, "remote", check=False).split()
+
+
+def recover(root: Path) -> int:
+    """Drop edits a crash left uncommitted; return the journal seq the clone has applied up to."""
+    lock = root / ".git" / "index.lock"
+    if lock.exists():  # the runner owns this clone: a lock is a crash's leftover
+        lock.unlink()
+    git(root, "reset", "--quiet", "--hard", "HEAD")
+    git(root, "clean", "-fdq", "--", "content/incidents")
+    return last_applied_seq(root)
+
+
 class Worker:
-    def __init__(self, root: Path, journal: Journal, metrics: Metrics, do_push: bool = True):
+    def __init__(self, root: Path, journal: Journal, metrics: Metrics, applied: int, do_push: bool = True):
+        """`applied`: what `recover` returned, the seq up to which the journal is in git."""
         self.root = root
         self.journal = journal
         self.metrics = metrics
-        self.do_push = do_push
-        self.applied = 0
-        self.unpushed = False
+        self.do_push = do_push and has_remote(root)
+        self.applied = applied
+        self.unpushed = self.do_push  # a crash may have come between commit and push
+        self.blocked = ""  # why the worker is waiting (an invalid repo), shown by /healthz
+        self.integrations: dict[str, Integration] = {}
+        self._config_head = ""
+        self.refresh_config()
 
-    def recover(self) -> None:
-        """Drop edits a crash left uncommitted; find where the journal was applied up to."""
-        git(self.root, "reset", "--quiet", "--hard", "HEAD")
-        git(self.root, "clean", "-fdq", "--", "content/incidents")
-        self.applied = last_applied_seq(self.root)
-        self.unpushed = True  # a crash may have come between commit and push
+    def refresh_config(self) -> None:
+        """Re-read the integrations when the clone's HEAD moved (a merged config change)."""
+        head = git(self.root, "rev-parse", "HEAD", check=False).strip()
+        if head == self._config_head:
+            return
+        self._config_head = head
+        self.integrations = {i.id: i for i in load(self.root).repo.integrations}
 
     @property
     def depth(self) -> int:
-        return self.journal.last_seq - self.applied
+        return max(0, self.journal.last_seq - self.applied)
 
-    def apply_batch(self, entries: list[Entry]) -> None:
+    def _upstream(self) -> str:
+        return f"{REMOTE}/{current_branch(self.root)}"
+
+    def sync(self) -> None:
+        """Fast-forward to what people merged, when nothing of ours is waiting to be pushed."""
+        if not self.do_push or self.unpushed:
+            return
+        try:
+            git(self.root, "fetch", "--quiet", REMOTE, current_branch(self.root))
+            git(self.root, "merge", "--quiet", "--ff-only", self._upstream())
+        except GitError as exc:
+            log.info("could not sync with the remote (will push later): %s", exc)
+
+    def _failed(self, entry: Entry, reason: str) -> None:
+        """Keep an entry that cannot be applied, with why, rather than dropping it silently."""
+        self.metrics.failed += 1
+        log.error("journal entry %d not applied: %s", entry.seq, reason)
+        with (self.journal.folder / "failed.jsonl").open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"reason": reason, **entry.record}, sort_keys=True) + "\n")
+
+    def apply_batch(self, entries: list[Entry]) -> bool:
+        """Apply entries and commit them as one; False when the repo is invalid (nothing applied)."""
         result = load(self.root)
         if result.errors:
-            log.error(
-                "the status repo has %d errors; not applying alerts until it is fixed", len(result.errors)
-            )
-            return
+            self.blocked = f"the status repo has {len(result.errors)} errors; run 'tidings validate'"
+            log.error("%s; not applying alerts until it is fixed", self.blocked)
+            return False
+        self.blocked = ""
         repo = result.repo
+        integrations = self.integrations = {i.id: i for i in repo.integrations}
         changed: list[str] = []
-        groups: list[str] = []
+        groups: set[str] = set()
+        sources: set[str] = set()
         fingerprints: set[str] = set()
-        lines = []
+        lines: list[str] = []
+        actions: dict[str, list[str]] = {}  # incident id -> what happened to it, in order
+        received_times: list[float] = []
         for entry in entries:
             record = entry.record
-            integration = next(i for i in repo.integrations if i.id == record["integration"])
+            integration = integrations.get(record["integration"])
+            if integration is None:
+                self._failed(entry, f"integration {record['integration']!r} is no longer configured")
+                continue
             received = datetime.fromisoformat(record["received_at"])
             try:
                 event = parse(record["kind"], base64.b64decode(record["body"]), integration, received)
-            except PayloadError as exc:  # checked on receipt; only a changed config could get here
-                log.error("journal entry %d no longer parses: %s", entry.seq, exc)
+                outcome = apply_event(self.root, repo, event, integration, received)
+            except (PayloadError, EditError) as exc:  # checked on receipt; a changed config or file
+                self._failed(entry, str(exc))
                 continue
-            outcome = apply_event(self.root, repo, event, integration, received)
             if outcome.changed and outcome.rel:
                 repo = refresh_incident(repo, outcome.rel)
                 if outcome.rel not in changed:
                     changed.append(outcome.rel)
-                groups.append(event.group)
+                groups.add(event.group)
+                sources.add(f"{event.kind}/{event.source}")
                 fingerprints |= {a.fingerprint for a in event.alerts}
                 lines.append(f"- {outcome.action} {outcome.incident_id} ({event.kind}/{event.source})")
+                done = actions.setdefault(str(outcome.incident_id), [])
+                if not done or done[-1] != outcome.action:
+                    done.append(outcome.action)
                 self.metrics.applied += 1
+                received_times.append(received.timestamp())
             else:
                 self.metrics.duplicates += 1
-            self.metrics.apply_seconds.append(time.time() - received.timestamp())
         last = entries[-1].seq
         if changed:
-            subject = (
-                lines[0][2:] if len(lines) == 1 else f"{len(lines)} alert changes to {len(changed)} incidents"
-            )
+            subject = commit_subject(actions)
             commit(
                 self.root,
                 changed,
                 f"runner: {subject}",
                 body="\n".join(lines),
                 trailers={
-                    "Tidings-Alert-Group": sorted(set(groups)),
+                    "Tidings-Source": sorted(sources),
+                    "Tidings-Alert-Group": sorted(groups),
                     "Tidings-Fingerprint": sorted(fingerprints),
                     TRAILER: str(last),
                 },
             )
             self.metrics.commits += 1
-            self.unpushed = True
+            self.unpushed = self.do_push
+            # Our own commit touches only incidents: the integrations just loaded still hold.
+            self._config_head = git(self.root, "rev-parse", "HEAD").strip()
+            done = time.time()
+            for received_at in received_times:
+                self.metrics.observe(done - received_at)
         self.applied = last
+        return True
+
+    def reapply_from_remote(self) -> None:
+        """Our commits conflict with the remote's: take the remote's files and re-apply our events."""
+        upstream = self._upstream()
+        seq = last_applied_seq(self.root, upstream)
+        log.warning("rebase conflicted; re-applying journal entries after %d onto %s", seq, upstream)
+        git(self.root, "reset", "--quiet", "--hard", upstream)
+        self.metrics.reapplied += max(0, self.applied - seq)
+        self.applied = seq
+        self.unpushed = False
 
     def push_if_needed(self) -> None:
-        if not (self.do_push and self.unpushed):
+        if not self.unpushed:
             return
-        result = push(self.root)
+        result = push(self.root, REMOTE)
         if result.pushed:
             self.unpushed = False
+            self.metrics.pushes += 1
+            self.journal.compact(last_applied_seq(self.root))
+        elif result.reason.startswith("conflict"):
+            self.reapply_from_remote()
         else:
             self.metrics.push_failures += 1
             log.warning("push failed, will retry: %s", result.reason)
 
+    def step(self) -> bool:
+        """One round: sync, apply what is waiting, push. True when there may be more to do now."""
+        self.sync()
+        self.refresh_config()
+        entries = self.journal.after(self.applied, BATCH_LIMIT)
+        applied = bool(entries) and self.apply_batch(entries)
+        if not self.do_push:
+            self.journal.compact(last_applied_seq(self.root))
+        was_unpushed = self.unpushed
+        self.push_if_needed()
+        reapplying = was_unpushed and self.depth > 0 and not self.unpushed
+        return (applied and len(entries) == BATCH_LIMIT) or reapplying
+
     async def run(self) -> None:
         while True:
-            entries = self.journal.read(after=self.applied)[:BATCH_LIMIT]
-            if entries:
-                await asyncio.to_thread(self.apply_batch, entries)
-            if self.unpushed:
-                await asyncio.to_thread(self.push_if_needed)
-            # Clear before looking again, so an append landing in between is never missed.
+            # Cleared before looking, so an append landing while we work is never missed.
             self.journal.appended.clear()
-            if self.journal.read(after=self.applied):
+            more = await asyncio.to_thread(self.step)
+            if more or (self.journal.after(self.applied, 1) and not self.blocked):
                 continue
+            # Waiting: for new entries, or to retry a push (remote down) or an invalid repo.
+            timeout = 2.0 if (self.unpushed or self.blocked) else 30.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.journal.appended.wait(), timeout=5 if self.unpushed else 30)
+                await asyncio.wait_for(self.journal.appended.wait(), timeout=timeout)

@@ -426,13 +426,18 @@ def check_repo(
         )
 
     for p in parsed:
-        model = p.checkable
-        if isinstance(model, IncidentFile):
-            out += check_incident(p.doc, model)
-        elif isinstance(model, MaintenanceFile):
-            out += check_maintenance(p.doc, model)
-        elif isinstance(model, ScheduleFile):
-            out += check_schedule(p.doc, model)
-        elif isinstance(model, PolicyFile):
-            out += check_policy(p.doc, model)
+        out += check_file(p.doc, p.checkable)
     return out
+
+
+def check_file(doc: Document, model: object) -> list[Diagnostic]:
+    """The checks within one file that a schema cannot say (time order, consistency)."""
+    if isinstance(model, IncidentFile):
+        return check_incident(doc, model)
+    if isinstance(model, MaintenanceFile):
+        return check_maintenance(doc, model)
+    if isinstance(model, ScheduleFile):
+        return check_schedule(doc, model)
+    if isinstance(model, PolicyFile):
+        return check_policy(doc, model)
+    return []

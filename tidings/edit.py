@@ -19,8 +19,9 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
+from .checks import check_file
 from .diagnostics import Diagnostic
-from .documents import make_yaml, plain, split_front_matter
+from .documents import Document, make_yaml, plain, split_front_matter
 from .errors import diagnostics_from
 from .model import FILE_MODELS
 
@@ -88,15 +89,17 @@ def new_editable(
 
 def check(edit: EditableFile, rel: str) -> None:
     """Raise EditError with diagnostics when the edited file would not validate."""
-    from .documents import Document  # local: Document is only needed to place the diagnostics
-
     model = FILE_MODELS[edit.kind]
+    doc = Document(path=edit.path, rel=rel, data=edit.data, line_offset=1 if edit.markdown else 0)
     try:
-        model.model_validate(plain(edit.data))
+        valid = model.model_validate(plain(edit.data))
     except ValidationError as exc:
-        doc = Document(path=edit.path, rel=rel, data=edit.data, line_offset=1 if edit.markdown else 0)
         problems = diagnostics_from(exc, doc, model)
         raise EditError(f"{rel}: the edit would make the file invalid", problems) from exc
+    problems = [d for d in check_file(doc, valid) if d.severity == "error"]
+    if problems:
+        first = problems[0]
+        raise EditError(f"{rel}: the edit would make the file invalid: {first.message}", problems)
 
 
 def write_atomic(path: Path, text: str) -> None:

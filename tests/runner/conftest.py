@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SHARED
+from tidings.gitstore import git
 
 RAW = SHARED / "data" / "alertmanager" / "payloads" / "raw"
 
@@ -30,3 +38,98 @@ def clone(tmp_path: Path) -> Path:
     _run("git", "-c", "user.name=Ada", "-c", "user.email=ada@example.com", "commit", "-qm", "Start", cwd=work)
     _run("git", "push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=work)
     return work
+
+
+TOKEN = "s3cret-token"  # what the captured Alertmanager sent
+ENV = {"TIDINGS_TOKEN_PROMETHEUS": TOKEN}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Runner:
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        tidings = str(Path(sys.executable).parent / "tidings")
+        self.process = subprocess.Popen(
+            [tidings, "runner", "serve", str(self.root), "--port", str(self.port)],
+            env={**os.environ, **ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(
+            "runner did not start: " + (self.process.stderr.read().decode() if self.process.stderr else "")
+        )
+
+    def post(self, body: bytes, token: str = TOKEN, path: str = "/alerts/alertmanager/prometheus") -> int:
+        request = urllib.request.Request(
+            self.url + path,
+            data=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def metrics(self) -> dict[str, float]:
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return {
+            line.split(" ")[0]: float(line.split(" ")[1])
+            for line in text.splitlines()
+            if not line.startswith("#")
+        }
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.metrics()["tidings_runner_journal_depth"] == 0:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the runner never caught up")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def runner(clone):
+    r = Runner(clone)
+    r.start()
+    yield r
+    if r.process and r.process.poll() is None:
+        r.kill(signal.SIGTERM)
+
+
+def remote_log(clone: Path) -> list[str]:
+    return git(clone.parent / "remote.git", "log", "--format=%s", "main").splitlines()
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

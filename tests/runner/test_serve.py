@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
+import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,94 +14,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.runner.conftest import RAW
+from tests.runner.conftest import RAW, TOKEN, remote_log, wait_for
 from tidings.gitstore import git
 from tidings.load import load
 from tidings.runner.app import create_app
-
-TOKEN = "s3cret-token"  # what the captured Alertmanager sent
-ENV = {"TIDINGS_TOKEN_PROMETHEUS": TOKEN}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Runner:
-    def __init__(self, root: Path):
-        self.root = root
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        tidings = str(Path(sys.executable).parent / "tidings")
-        self.process = subprocess.Popen(
-            [tidings, "runner", "serve", str(self.root), "--port", str(self.port)],
-            env={**os.environ, **ENV},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(
-            "runner did not start: " + (self.process.stderr.read().decode() if self.process.stderr else "")
-        )
-
-    def post(self, body: bytes, token: str = TOKEN, path: str = "/alerts/alertmanager/prometheus") -> int:
-        request = urllib.request.Request(
-            self.url + path,
-            data=body,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as r:
-                return r.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-
-    def metrics(self) -> dict[str, float]:
-        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
-            text = r.read().decode()
-        return {
-            line.split(" ")[0]: float(line.split(" ")[1])
-            for line in text.splitlines()
-            if not line.startswith("#")
-        }
-
-    def wait_idle(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.metrics()["tidings_runner_journal_depth"] == 0:
-                return
-            time.sleep(0.05)
-        raise AssertionError("the runner never caught up")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def runner(clone):
-    r = Runner(clone)
-    r.start()
-    yield r
-    if r.process and r.process.poll() is None:
-        r.kill(signal.SIGTERM)
-
-
-def _remote_log(clone: Path) -> list[str]:
-    return git(clone.parent / "remote.git", "log", "--format=%s", "main").splitlines()
 
 
 def test_fire_and_resolve_over_http_are_committed_and_pushed(runner, clone):
@@ -112,9 +25,9 @@ def test_fire_and_resolve_over_http_are_committed_and_pushed(runner, clone):
         assert runner.post((RAW / f"{name}.body").read_bytes()) == 200
     runner.wait_idle()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not any("resolved" in s for s in _remote_log(clone)):
+    while time.monotonic() < deadline and not any("resolved" in s for s in remote_log(clone)):
         time.sleep(0.1)
-    remote = _remote_log(clone)
+    remote = remote_log(clone)
     assert any("resolved" in s for s in remote), remote
     metrics = runner.metrics()
     assert metrics["tidings_runner_received_total"] == 3
@@ -186,3 +99,72 @@ def test_the_token_is_never_logged(client, caplog):
         "/alerts/alertmanager/prometheus", content=b"{}", headers={"Authorization": "Bearer leaked-token"}
     )
     assert "leaked-token" not in caplog.text and TOKEN not in caplog.text
+
+
+def _human_clone(remote: Path, into: Path) -> Path:
+    subprocess.run(["git", "clone", "--quiet", str(remote), str(into)], check=True, capture_output=True)
+    return into
+
+
+def _human_commit(work: Path, message: str) -> None:
+    ident = ["-c", "user.name=Bo", "-c", "user.email=bo@example.com"]
+    subprocess.run(["git", *ident, "commit", "-qam", message], cwd=work, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "push", "--quiet", "origin", "HEAD:main"], cwd=work, check=True, capture_output=True
+    )
+
+
+def test_remote_away_then_a_conflicting_human_edit_is_merged_by_reapplying(runner, clone, tmp_path):
+    remote, away = tmp_path / "remote.git", tmp_path / "remote-away.git"
+    assert runner.post((RAW / "single_1.body").read_bytes()) == 200
+    wait_for(lambda: any("opened" in s for s in remote_log(clone)), what="the first push")
+    rel = next((clone / "content" / "incidents").glob("2026-11-22-apidown*.md")).relative_to(clone)
+
+    remote.rename(away)  # the remote goes down: the runner keeps committing locally
+    assert runner.post((RAW / "single_2.body").read_bytes()) == 200
+    wait_for(lambda: runner.metrics()["tidings_runner_push_failures_total"] >= 1, what="a failed push")
+    assert "resolved" in git(clone, "log", "-1", "--format=%s")
+
+    # Meanwhile a person, working on the remote, edits the same lines of the same incident.
+    human = _human_clone(away, tmp_path / "human")
+    path = human / rel
+    text = path.read_text()
+    text = text.replace("status: investigating\n", "status: identified # DB team on it\n", 1)
+    path.write_text(text + "\nThe primary database ran out of connections.\n")
+    _human_commit(human, "Identified: the database")
+    away.rename(remote)  # back: the push is rejected, the rebase conflicts, the runner re-applies
+
+    wait_for(lambda: "resolved" in remote_log(clone)[0], what="the runner's push after the human commit")
+    log = remote_log(clone)
+    assert log[1] == "Identified: the database" and log[0].startswith("runner: resolved"), log
+    final = git(remote, "show", f"main:{rel}")
+    assert "<<<<<<<" not in final and ">>>>>>>" not in final
+    # The person's words stay; the runner's resolution lands on their version of the file.
+    assert re.search(r"^status: resolved +# DB team on it$", final, re.MULTILINE), final
+    assert final.endswith("The primary database ran out of connections.\n")
+    assert "Alert resolved" in final
+    assert runner.metrics()["tidings_runner_reapplied_total"] >= 1
+    runner.wait_idle()
+    git(clone, "fsck", "--strict")
+    assert git(clone, "status", "--porcelain") == ""
+    assert load(clone).errors == []
+
+
+def test_a_broken_merge_holds_alerts_until_it_is_fixed(runner, clone, tmp_path):
+    human = _human_clone(tmp_path / "remote.git", tmp_path / "human")
+    site = human / ".gitlab" / "status-page.yml"
+    good = site.read_text()
+    site.write_text(good.replace("title:", "titel:", 1))
+    _human_commit(human, "Typo")
+    assert runner.post((RAW / "single_1.body").read_bytes()) == 200  # still acknowledged: it is journalled
+
+    def health() -> dict:
+        with urllib.request.urlopen(runner.url + "/healthz", timeout=5) as r:
+            return json.loads(r.read())
+
+    assert "errors" in wait_for(lambda: health()["reason"], what="the runner to report the broken repo")
+    assert health()["journal_depth"] == 1
+    site.write_text(good)
+    _human_commit(human, "Fix the typo")
+    wait_for(lambda: any("opened" in s for s in remote_log(clone)), what="the held alert to be applied")
+    assert health() == {"status": "ok", "reason": "", "journal_depth": 0, "unpushed": False}
