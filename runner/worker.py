@@ -39,6 +39,9 @@ from .service import parse
 log = logging.getLogger(__name__)
 TRAILER = "Tidings-Journal-Seq"
 BATCH_LIMIT = 500
+# A batch starts once no request has arrived for QUIET seconds, or MAX_DELAY after the first.
+QUIET = 0.05
+MAX_DELAY = 1.0
 REMOTE = "origin"
 
 
@@ -247,8 +250,20 @@ class Worker:
         reapplying = was_unpushed and self.depth > 0 and not self.unpushed
         return (applied and len(entries) == BATCH_LIMIT) or reapplying
 
+    async def _settle(self) -> None:
+        """Wait while requests keep arriving (up to MAX_DELAY): a burst then costs one commit, and
+        applying (CPU-heavy YAML work) does not compete with acknowledging the burst."""
+        deadline = asyncio.get_running_loop().time() + MAX_DELAY
+        while asyncio.get_running_loop().time() < deadline:
+            self.journal.appended.clear()
+            try:
+                await asyncio.wait_for(self.journal.appended.wait(), timeout=QUIET)
+            except TimeoutError:
+                return
+
     async def run(self) -> None:
         while True:
+            await self._settle()
             # Cleared before looking, so an append landing while we work is never missed.
             self.journal.appended.clear()
             more = await asyncio.to_thread(self.step)
