@@ -186,3 +186,9 @@ def runner_serve(root: Path, host: str, port: int, push: bool) -> None:
     _require_status_repo(root)
     click.echo(f"Runner for {root.resolve()} on http://{host}:{port}/", err=True)
     uvicorn.run(create_app(root, do_push=push), host=host, port=port, log_level="warning", access_log=False)
+
+
+# At the end, because tidings.oncall_cli reuses this module's helpers (it imports them lazily).
+from .oncall_cli import oncall  # noqa: E402
+
+main.add_command(oncall)
