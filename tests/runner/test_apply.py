@@ -12,6 +12,7 @@ from tests.runner.conftest import RAW, _run
 from tidings.cli import main
 from tidings.gitstore import git
 from tidings.load import load
+from tidings.runner.alertmanager import group_id
 
 
 def apply(clone: Path, name: str, *extra: str, source: str = "alertmanager") -> str:
@@ -171,3 +172,25 @@ def test_push_rebases_onto_a_human_commit_and_never_forces(clone, tmp_path):
         "Human edit",
         "Start",
     ]
+
+
+SCENARIOS = sorted({p.name.rsplit("_", 1)[0] for p in RAW.glob("*.body")})
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_captured_scenario_applies_in_arrival_order_and_keeps_the_repo_valid(clone, scenario):
+    bodies = sorted(RAW.glob(f"{scenario}_*.body"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    actions = [apply(clone, p.stem) for p in bodies]
+    assert actions[0] == "opened"
+    assert load(clone).errors == []
+    # Whatever Alertmanager sent last decides: a group whose last post says resolved is resolved.
+    last = json.loads(bodies[-1].read_bytes())
+    incidents = [
+        i for i in load(clone).repo.incidents if any(a.group == group_id(last["groupKey"]) for a in i.alerts)
+    ]
+    newest = max(incidents, key=lambda i: (i.started_at, i.id))
+    assert (newest.status == "resolved") == (last["status"] == "resolved"), (scenario, actions)
+    if scenario == "truncate":
+        assert any("max_alerts" in (u.body or "") for u in newest.updates)
+    if scenario == "unicode":
+        assert not newest.title.isascii()
