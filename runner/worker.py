@@ -207,9 +207,9 @@ class Worker:
             self.unpushed = self.do_push
             # Our own commit touches only incidents: the integrations just loaded still hold.
             self._config_head = git(self.root, "rev-parse", "HEAD").strip()
-            done = time.time()
+            committed = time.time()
             for received_at in received_times:
-                self.metrics.observe(done - received_at)
+                self.metrics.observe(committed - received_at)
         self.applied = last
         return True
 
