@@ -21,14 +21,18 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+@lru_cache(maxsize=1)
 def _markdown() -> markdown.Markdown:
+    # One converter, reset between texts: building one costs more than converting a short update.
     return markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
 
 
-@lru_cache(maxsize=4096)
+# Update bodies repeat a lot ("We are investigating..."), and a page, its feeds and the API
+# render the same text: convert each distinct text once.
+@lru_cache(maxsize=65536)
 def to_html(text: str) -> Markup:
     """Markdown (raw HTML allowed, then cleaned) as HTML that is safe to put in a page or a feed."""
-    raw = _markdown().convert(text)
+    raw = _markdown().reset().convert(text)
     clean = nh3.clean(
         raw,
         tags=ALLOWED_TAGS,

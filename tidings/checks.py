@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, did_you_mean
-from .documents import Document, plain
+from .documents import Document
 from .errors import field_path
 from .model import (
     ID_PATTERN,
@@ -74,7 +74,7 @@ def _walk(
 
 def _raw_list(doc: Document | None, key: str) -> list[dict[str, Any]]:
     """The mappings in a document's top-level list `key`, valid or not."""
-    data = plain(doc.data) if doc is not None and doc.data is not None else None
+    data = doc.values() if doc is not None and doc.data is not None else None
     items = data.get(key) if isinstance(data, dict) else None
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
@@ -106,7 +106,7 @@ def check_references(docs: Sequence[tuple[str, Document]], known: dict[str, set[
     for kind, doc in docs:
         if doc.data is None:
             continue
-        data = plain(doc.data)
+        data = doc.values()
         for ref in REFERENCES:
             if ref.doc_kind != kind:
                 continue
@@ -139,7 +139,7 @@ def check_duplicate_ids(
     """Ids in a list of mappings (`services`, `groups`, `people`) must be unique."""
     if doc is None or doc.data is None:
         return []
-    items = plain(doc.data).get(list_key) if isinstance(plain(doc.data), dict) else None
+    items = doc.values().get(list_key) if isinstance(doc.values(), dict) else None
     if not isinstance(items, list):
         return []
     seen: dict[str, int] = {}
