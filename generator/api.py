@@ -21,7 +21,7 @@ from tidings import status
 from tidings.model import IMPACTS, Component, Incident, Maintenance, slugify
 
 from .markup import to_text
-from .site import Site, incident_path, maintenance_path
+from .site import Site, incident_path, maintenance_path, with_anchors
 
 IMPACT_ORDER = ("none", "minor", "major", "critical")
 INDICATOR = {
@@ -132,10 +132,10 @@ def _affected(site: Site, component_ids: list[str], page_id: str) -> list[dict[s
 def _updates(site: Site, item_id: str, updates: list[Any], affected: dict[str, str]) -> list[dict[str, Any]]:
     names = {c.id: c.name for c in site.repo.components}
     out = []
-    for n, update in enumerate(reversed(updates)):  # newest first, as Statuspage lists them
+    for n, (update, anchor) in enumerate(reversed(with_anchors(updates))):  # newest first, as Statuspage
         out.append(
             {
-                "id": f"{item_id}-{int(update.at.timestamp())}",
+                "id": f"{item_id}-{anchor.removeprefix('update-')}",
                 "status": update.status,
                 "body": to_text(update.body),
                 "incident_id": item_id,

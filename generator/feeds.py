@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
@@ -17,7 +18,7 @@ from feedgen.feed import FeedGenerator
 from tidings.model import Incident, Maintenance
 
 from .markup import to_html
-from .site import Site, incident_path, maintenance_path, update_anchor
+from .site import Site, incident_path, maintenance_path, with_anchors
 
 
 @dataclass(frozen=True)
@@ -30,20 +31,21 @@ class Entry:
     components: tuple[str, ...]
 
 
-def _tag(site: Site, item_id: str, started: datetime, at: datetime) -> str:
+def _tag(site: Site, item_id: str, started: datetime, anchor: str) -> str:
     # RFC 4151 tag URIs: stable, unique, and not tied to where the site happens to be served.
     host = urlsplit(site.repo.site.base_url or "").hostname or "tidings"
-    return f"tag:{host},{started.date().isoformat()}:{item_id}/{int(at.timestamp())}"
+    return f"tag:{host},{started.date().isoformat()}:{item_id}/{anchor.removeprefix('update-')}"
 
 
 def _entries(
     site: Site, kind: str, item: Incident | Maintenance, started: datetime, path: str
 ) -> Iterator[Entry]:
-    for update in item.updates:
+    updates: list[Any] = list(item.updates)
+    for update, anchor in with_anchors(updates):
         yield Entry(
-            id=_tag(site, f"{kind}/{item.id}", started, update.at),
+            id=_tag(site, f"{kind}/{item.id}", started, anchor),
             title=f"{item.title} — {update.status.replace('_', ' ').capitalize()}",
-            link=site.absolute(path) + "#" + update_anchor(update.at),
+            link=site.absolute(path) + "#" + anchor,
             at=update.at,
             html=str(to_html(update.body)),
             components=tuple(item.components),

@@ -6,6 +6,7 @@ Content comes from merge requests and alert payloads, so no script, event handle
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import markdown
@@ -21,6 +22,15 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+# A page's own headings are h1 and h2; headings in content (a postmortem's "## Summary") go two
+# levels down, so they keep their structure without competing with the page's.
+_HEADING = re.compile(r"<(/?)h([1-6])\b", re.IGNORECASE)
+
+
+def _demote(match: re.Match[str]) -> str:
+    return f"<{match.group(1)}h{min(6, int(match.group(2)) + 2)}"
+
+
 @lru_cache(maxsize=1)
 def _markdown() -> markdown.Markdown:
     # One converter, reset between texts: building one costs more than converting a short update.
@@ -32,7 +42,7 @@ def _markdown() -> markdown.Markdown:
 @lru_cache(maxsize=65536)
 def to_html(text: str) -> Markup:
     """Markdown (raw HTML allowed, then cleaned) as HTML that is safe to put in a page or a feed."""
-    raw = _markdown().reset().convert(text)
+    raw = _HEADING.sub(_demote, _markdown().reset().convert(text))
     clean = nh3.clean(
         raw,
         tags=ALLOWED_TAGS,

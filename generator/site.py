@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from tidings import status
@@ -13,6 +15,7 @@ from tidings.model import Component, Incident, Maintenance, StatusRepo
 from .uptime import Uptime, uptime_by_component
 
 UPTIME_DAYS = 90
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,14 @@ def history_path(year: int, month: int) -> str:
 def update_anchor(at: datetime) -> str:
     """The fragment naming an update on its page, from its time: stable when updates are inserted."""
     return f"update-{int(at.timestamp())}"
+
+
+def with_anchors(updates: Sequence[U]) -> list[tuple[U, str]]:
+    """Each update with its anchor; updates in the same second get -2, -3... in order, so ids stay unique."""
+    seen: dict[str, int] = {}
+    out = []
+    for update in updates:
+        anchor = update_anchor(update.at)  # type: ignore[attr-defined]
+        seen[anchor] = seen.get(anchor, 0) + 1
+        out.append((update, anchor if seen[anchor] == 1 else f"{anchor}-{seen[anchor]}"))
+    return out

@@ -12,7 +12,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 from tidings.site_templates import TEMPLATE_DIR
 
 from .markup import to_html
-from .site import update_anchor
+from .site import update_anchor, with_anchors
 
 
 def environment(root: Path, timezone: str) -> Environment:
@@ -29,6 +29,7 @@ def environment(root: Path, timezone: str) -> Environment:
     zone = ZoneInfo(timezone)
     env.filters["markdown"] = to_html
     env.filters["anchor"] = update_anchor
+    env.filters["with_anchors"] = with_anchors
     # Times are shown in the site's zone with their offset, and carried in full in datetime="".
     env.filters["isotime"] = lambda dt: dt.astimezone(zone).replace(microsecond=0).isoformat()
     env.filters["humantime"] = lambda dt: human_time(dt.astimezone(zone))

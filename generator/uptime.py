@@ -27,8 +27,36 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """A run of days shown as one piece of the bar: a single day, or consecutive days without downtime."""
+
+    first: date
+    last: date
+    length: int  # days
+    uptime: float
+    worst: str
+
+
+@dataclass(frozen=True)
 class Uptime:
     days: tuple[Day, ...]
+
+    @property
+    def segments(self) -> list[Segment]:
+        """Quiet days (operational, 100%) merged into runs, every other day on its own.
+
+        Each segment is one focusable item carrying its figure as text, so a keyboard or screen
+        reader user hears "Sep 1 to Sep 28: 100%" once instead of tabbing through 28 days.
+        """
+        out: list[Segment] = []
+        for day in self.days:
+            quiet = day.worst == "operational" and day.uptime == 100.0
+            if quiet and out and out[-1].worst == "operational" and out[-1].uptime == 100.0:
+                prev = out[-1]
+                out[-1] = Segment(prev.first, day.date, prev.length + 1, 100.0, "operational")
+            else:
+                out.append(Segment(day.date, day.date, 1, day.uptime, day.worst))
+        return out
 
     @property
     def percent(self) -> float:
@@ -63,7 +91,9 @@ def uptime_by_component(repo: StatusRepo, now: datetime, zone: ZoneInfo, days: i
     windows = _windows(repo, now)
     result: dict[str, Uptime] = {}
     for component in repo.components:
-        spans = windows.get(component.id, [])
+        window_start = datetime.combine(first, time(), zone).astimezone(UTC)
+        # Only incidents that reach into the window matter: the rest of the history is skipped once.
+        spans = [w for w in windows.get(component.id, []) if w[1] > window_start]
         day_list = []
         for offset in range(days):
             day = first + timedelta(days=offset)

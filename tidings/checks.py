@@ -425,6 +425,25 @@ def check_repo(
             )
         )
 
+    if (
+        site_doc is not None
+        and site_doc.data is not None
+        and not site_doc.diagnostics
+        and repo.site.base_url is None
+        and repo.site.feeds.enabled
+    ):
+        out.append(
+            Diagnostic(
+                site_doc.rel,
+                1,
+                1,
+                "base_url",
+                "no base_url: feeds, the calendar and the JSON API can only give root-relative links",
+                "warning",
+                "no-base-url",
+                "set base_url to where the site is served, e.g. 'https://status.example.com/'",
+            )
+        )
     for p in parsed:
         out += check_file(p.doc, p.checkable)
     return out

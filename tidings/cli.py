@@ -60,7 +60,10 @@ def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
     result = load(root)
     report = render(result.diagnostics, fmt)
     if output is not None:
-        output.write_text(report, encoding="utf-8")
+        try:
+            output.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"cannot write the report to {output}: {exc.strerror}") from exc
         if fmt != "text":
             click.echo(render(result.diagnostics, "text"), nl=False, err=True)
     else:
@@ -99,11 +102,14 @@ def build(root: Path, out: Path | None) -> None:
     """Build the public status site of ROOT into static files."""
     from tidings.generator.build import BuildFailed
     from tidings.generator.build import build as build_site
+    from tidings.generator.write import UnsafeOutput
 
     _require_status_repo(root)
     out = out or root / "public"
     try:
         result = build_site(root, out)
+    except UnsafeOutput as exc:
+        raise click.UsageError(f"refusing to build there: {exc}") from exc
     except BuildFailed as exc:
         _print_diagnostics(exc.diagnostics)
         raise click.ClickException(

@@ -47,6 +47,10 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
     if not close:
         close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
         close = [lowered[c] for c in close]
+    if not close:
+        # A shortened word ("degraded" for "degraded_performance"): one choice that starts with it.
+        starting = [c for c in options if len(word) >= 3 and c.lower().startswith(word.lower())]
+        close = starting if len(starting) == 1 else []
     return f"did you mean '{close[0]}'?" if close else ""
 
 

@@ -209,6 +209,9 @@ def plain(node: Any) -> Any:
 def _yaml_error(rel: str, exc: YAMLError, line_offset: int, what: str) -> Diagnostic:
     line, col = line_offset + 1, 1
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    opened = getattr(exc, "context_mark", None)
+    if "end of stream" in str(getattr(exc, "problem", "")) and opened is not None:
+        mark = opened  # an unclosed quote or bracket: where it opened, not the end of the file
     if isinstance(exc, MarkedYAMLError) and mark is not None:
         line, col = mark.line + line_offset + 1, mark.column + 1
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -136,7 +136,8 @@ def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]
             code = "bad-value"
         elif kind == "timezone_aware":
             message = f"timestamp {value!r} has no timezone"
-            hint = f"write it in UTC as '{value}Z', or with an offset such as '{value}+01:00'"
+            full = value if "T" in str(value) or " " in str(value) else f"{value}T00:00:00"
+            hint = f"write it in UTC as '{full}Z', or with an offset such as '{full}+01:00'"
             code = "timestamp-without-timezone"
         elif kind.startswith("datetime") or kind.startswith("date_"):
             message = f"{value!r} is not a timestamp"

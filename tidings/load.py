@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from . import checks
 from .diagnostics import Diagnostic, did_you_mean, sort_key
-from .documents import Document, plain, read_markdown, read_yaml
+from .documents import Document, read_markdown, read_yaml
 from .errors import diagnostics_from
 from .layout import (
     CONTENT_DIR,
@@ -89,7 +89,7 @@ def _validate(doc: Document, kind: str) -> FileModel | None:
         return None
     model_cls = FILE_MODELS[kind]
     try:
-        return model_cls.model_validate(plain(doc.data))
+        return model_cls.model_validate(doc.values())
     except ValidationError as exc:
         doc.diagnostics.extend(diagnostics_from(exc, doc, model_cls))
         return None
@@ -114,7 +114,7 @@ def _salvage(doc: Document, kind: str) -> FileModel | None:
     Each key is validated on its own; bad list items are dropped. Required keys that are invalid are
     absent from the result, so checks read them with getattr(..., None). Never part of the repo.
     """
-    data = plain(doc.data) if doc.data is not None else None
+    data = doc.values() if doc.data is not None else None
     if not isinstance(data, dict):
         return None
     model_cls = FILE_MODELS[kind]
@@ -144,6 +144,10 @@ def _rel(root: Path, path: Path) -> str:
 
 def _read_folder(root: Path, folder: Folder, diagnostics: list[Diagnostic]) -> list[Parsed]:
     base = root / folder.path
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
     if not base.is_dir():
         return []
     parsed: list[Parsed] = []
@@ -158,7 +162,8 @@ def _read_folder(root: Path, folder: Folder, diagnostics: list[Diagnostic]) -> l
                     1,
                     1,
                     "",
-                    f"not a {folder.kind} file: only {', '.join(folder.suffixes)} files belong here",
+                    f"not {_article(folder.kind)} {folder.kind} file: "
+                    f"only {', '.join(folder.suffixes)} files belong here",
                     "warning",
                     "unknown-file",
                 )

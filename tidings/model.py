@@ -70,7 +70,7 @@ def _check_id(value: str) -> str:
     if not ID_PATTERN.match(value):
         raise PydanticCustomError(
             "bad_id",
-            "{value!r} is not a valid id: use lowercase letters, digits, '.', '_' and '-'",
+            "'{value}' is not a valid id: use lowercase letters, digits, '.', '_' and '-'",
             {"value": value, "suggestion": slugify(value)},
         )
     return value
@@ -79,7 +79,7 @@ def _check_id(value: str) -> str:
 def _check_clock_time(value: str) -> str:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
         raise PydanticCustomError(
-            "bad_clock_time", "{value!r} is not a time of day like '09:00'", {"value": value}
+            "bad_clock_time", "'{value}' is not a time of day like '09:00'", {"value": value}
         )
     return value
 
@@ -87,7 +87,7 @@ def _check_clock_time(value: str) -> str:
 def _check_url(value: str) -> str:
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$", value):
         raise PydanticCustomError(
-            "bad_url", "{value!r} is not a URL like 'https://example.com/'", {"value": value}
+            "bad_url", "'{value}' is not a URL like 'https://example.com/'", {"value": value}
         )
     return value
 

@@ -46,7 +46,13 @@ def _public_incident(incident: Incident) -> Incident:
 def _public_maintenance(maintenance: Maintenance) -> Maintenance:
     return maintenance.model_copy(
         update={
-            "updates": [u.model_copy(update={"author": None}) for u in maintenance.updates if not u.internal]
+            "title": redact(maintenance.title),
+            "body": redact(maintenance.body),
+            "updates": [
+                u.model_copy(update={"author": None, "body": redact(u.body)})
+                for u in maintenance.updates
+                if not u.internal
+            ],
         }
     )
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from tidings.cli import main
 from tidings.generator.build import BuildFailed, build
+from tidings.generator.write import MARKER, UnsafeOutput
 
 UNPUBLISHED = """\
 ---
@@ -103,10 +104,11 @@ def test_a_repo_with_errors_writes_nothing(make_repo, tmp_path):
     out = tmp_path / "public"
     (out).mkdir()
     (out / "old.html").write_text("previous build")
+    (out / MARKER).write_text("")  # what a previous build leaves
     with pytest.raises(BuildFailed) as failure:
         build(root, out)
     assert any(d.path == "content/incidents/broken.md" for d in failure.value.diagnostics)
-    assert [p.name for p in out.iterdir()] == ["old.html"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "old.html"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "repo"]  # no staging folder left behind
 
     run = CliRunner().invoke(main, ["build", str(root), "--out", str(out)])
@@ -121,3 +123,30 @@ def test_raw_html_in_content_is_escaped(make_repo, tmp_path):
     html = (tmp_path / "public" / "index.html").read_text()
     assert "alert(1)" not in html and html.count("<script") == 1  # only the shipped localtime.js
     assert "A fix is out" in html
+
+
+@pytest.mark.parametrize("where", [".", "content", "content/incidents", ".gitlab", ".git", "..", "elsewhere"])
+def test_never_replaces_the_repo_its_sources_or_a_folder_of_other_files(make_repo, tmp_path, where):
+    root = make_repo({})
+    (root / ".git").mkdir(exist_ok=True)
+    out = (root / where).resolve()
+    if where == "elsewhere":
+        out = tmp_path / "photos"
+        out.mkdir()
+        (out / "holiday.jpg").write_bytes(b"not ours")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(UnsafeOutput):
+        build(root, out)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    run = CliRunner().invoke(main, ["build", str(root), "--out", str(out)])
+    assert run.exit_code == 2 and "refusing to build there" in run.output
+
+
+def test_a_template_error_names_the_template_and_line(make_repo, tmp_path):
+    template = "{% extends 'base.html' %}\n{% block main %}\n{{ nope(1) }}\n{% endblock %}\n"
+    root = make_repo({"site_templates/incident.html": template})
+    with pytest.raises(BuildFailed) as failure:
+        build(root, tmp_path / "public")
+    (problem,) = failure.value.diagnostics
+    assert problem.path == "incident.html" and problem.line == 3 and "nope" in problem.message
+    assert not (tmp_path / "public").exists()

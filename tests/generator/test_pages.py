@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -108,8 +110,12 @@ def test_index_shows_state_active_incident_maintenance_and_history(site_dir):
     assert "Database upgrade" in html and "Scheduled" in html
     assert "API errors" in html  # resolved a week ago: recent history
     assert "January blip" not in html  # older than the index's window: on the history pages
-    # 90 days of uptime per component, each day focusable with its figure as text.
-    assert html.count("tabindex=0>") == 2 * 90
+    # 90 days of uptime per component: quiet days merged into runs, each piece focusable with its figure.
+    bars = re.findall(r'<ol class="uptime">(.*?)</ol>', html, re.DOTALL)
+    assert len(bars) == 2
+    for bar in bars:
+        assert bar.count("<i></i>") == 90 and bar.count("tabindex=0>") < 90
+    assert "each day</span>" in html  # a run of quiet days says so
     assert "Mar 14, 2026: 95.83%, major outage" in html  # one hour of major outage on the API
     assert '<time datetime="2026-03-21T08:00:00+01:00">Mar 21, 2026 08:00 CET (UTC+01:00)</time>' in html
 
@@ -173,11 +179,11 @@ def test_site_works_under_a_sub_path(site_dir, tmp_path, http_server):
     assert len(seen) >= 10
 
 
-def _many_incidents(count: int) -> list[Incident]:
+def _many_incidents(count: int, hours_apart: int = 7) -> list[Incident]:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     items = []
     for n in range(count):
-        at = start - timedelta(hours=7 * n)
+        at = start - timedelta(hours=hours_apart * n)
         update = Update(
             at=at + timedelta(minutes=30), status="resolved", body=f"Resolved incident number {n}."
         )
@@ -207,14 +213,54 @@ def _many_incidents(count: int) -> list[Incident]:
     return items
 
 
-def test_index_stays_small_with_ten_thousand_incidents(project_root):
+@pytest.mark.parametrize("hours_apart", [7, 1])  # 1: more incidents in the last week than `limit`
+def test_index_stays_small_with_ten_thousand_incidents(project_root, hours_apart):
     repo = load(project_root).repo  # the demo's eight components, each with its 90-day bar
-    big = public_view(
-        repo.__class__(**{**repo.__dict__, "incidents": tuple(_many_incidents(10_000)), "_index": {}})
-    )
+    many = tuple(_many_incidents(10_000, hours_apart))
+    big = public_view(repo.__class__(**{**repo.__dict__, "incidents": many, "_index": {}}))
     site = Site(repo=big, now=datetime(2026, 3, 2, tzinfo=UTC))
     env = environment(big.root, big.site.timezone)
     path, index = next(iter(render_pages(site, env)))  # the index is rendered first
     assert path == "index.html"
     assert b"incident 0<" in index  # the newest is listed
     assert len(index) < 60 * 1024, f"index.html is {len(index)} bytes"
+
+
+SAME_SECOND = """\
+---
+title: Two updates in one second
+severity: low
+status: resolved
+published: true
+started_at: 2026-03-14T09:00:00Z
+resolved_at: 2026-03-14T09:05:00Z
+updates:
+  - at: 2026-03-14T09:05:00Z
+    status: investigating
+    body: First.
+  - at: 2026-03-14T09:05:00Z
+    status: resolved
+    body: Second.
+postmortem: |
+  ## What happened
+  A thing.
+---
+"""
+
+
+def test_updates_in_the_same_second_keep_unique_ids_and_postmortem_headings_survive(make_repo, tmp_path):
+    import feedparser
+
+    root = make_repo({"content/incidents/2026-03-14-twice.md": SAME_SECOND})
+    out = tmp_path / "public"
+    build(root, out)
+    page = (out / "incidents" / "2026-03-14-twice.html").read_text()
+    ids = re.findall(r'id="(update-[^"]+)"', page)
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert "<h4>What happened</h4>" in page  # demoted below the page's own headings, not stripped
+    feed = feedparser.parse((out / "history.atom").read_bytes())
+    guids = [e.id for e in feed.entries]
+    assert len(guids) == len(set(guids))
+    api = json.loads((out / "api" / "v2" / "incidents.json").read_text())
+    update_ids = [u["id"] for i in api["incidents"] for u in i["incident_updates"]]
+    assert len(update_ids) == len(set(update_ids))

@@ -73,6 +73,25 @@ components: [api]
 ---
 """
 
+PUBLISHED_MAINTENANCE = """\
+---
+title: Network work with @maint-title-marker
+published: true
+scheduled_for: 2026-03-26T10:00:00Z
+scheduled_until: 2026-03-26T11:00:00Z
+components: [api]
+updates:
+  - at: 2026-03-20T09:00:00Z
+    status: scheduled
+    body: Planned by @maint-update-marker.
+  - at: 2026-03-20T09:30:00Z
+    status: scheduled
+    body: MAINT-INTERNAL-MARKER
+    internal: true
+---
+Ask @maint-body-marker for details.
+"""
+
 RUNBOOK = """\
 ---
 title: RUNBOOK-TITLE-MARKER
@@ -115,7 +134,8 @@ MARKERS = [
     "UNPUBLISHED-TITLE-MARKER", "UNPUBLISHED-BODY-MARKER", "UNPUBLISHED-SUMMARY-MARKER",
     "UNPUBLISHED-MAINTENANCE-MARKER", "RUNBOOK-TITLE-MARKER", "RUNBOOK-BODY-MARKER", "PERSON-NAME-MARKER",
     "person-email-marker", "PHONE-MARKER", "SLACK-ID-MARKER", "SCHEDULE-NAME-MARKER", "ROTATION-MARKER",
-    "POLICY-NAME-MARKER", "POLICY-DESCRIPTION-MARKER", "queue-runbook",
+    "POLICY-NAME-MARKER", "POLICY-DESCRIPTION-MARKER", "queue-runbook", "maint-title-marker",
+    "maint-update-marker", "maint-body-marker", "MAINT-INTERNAL-MARKER",
 ]  # fmt: skip
 
 
@@ -127,6 +147,7 @@ def built(make_repo, tmp_path, monkeypatch):
             "content/incidents/queue-delays.md": PUBLISHED,
             "content/incidents/secret.md": UNPUBLISHED,
             "content/maintenance/secret-window.md": UNPUBLISHED_MAINTENANCE,
+            "content/maintenance/network.md": PUBLISHED_MAINTENANCE,
             "content/runbooks/queue-runbook.md": RUNBOOK,
             "content/people.yml": PEOPLE,
             "content/oncall/schedules/primary.yml": SCHEDULE,
@@ -158,3 +179,6 @@ def test_public_parts_are_there_and_mentions_are_redacted(built):
     assert "Queued jobs start late." in page and "A fix is out" in page
     assert "Incident Responder is looking, with Incident Responder." in page
     assert "support@example.com" in page  # an e-mail address is not a mention
+    maintenance = (built / "maintenance" / "network.html").read_text()
+    assert "Network work with Incident Responder" in maintenance
+    assert "Planned by Incident Responder." in maintenance

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import MINIMAL_INCIDENT as MINIMAL_INCIDENT_TEXT
+from tests.conftest import MINIMAL_SITE as MINIMAL_SITE_TEXT
 from tidings.cli import main
 from tidings.load import load
 
@@ -279,3 +281,38 @@ def test_the_installed_command_runs(planted):
     )
     assert run.returncode == 1
     assert "error" in run.stdout and run.stderr == ""
+
+
+def test_small_slips_get_useful_words(make_repo, tmp_path):
+    incident = MINIMAL_INCIDENT_TEXT.replace("api: major_outage", "api: degraded").replace(
+        "started_at: 2026-03-14T09:00:00Z", "started_at: 2026-03-14"
+    )
+    root = make_repo(
+        {
+            "content/incidents/2026-03-14-api-errors.md": incident,
+            "content/incidents/quote.md": '---\ntitle: "never closed\nseverity: high\n---\n',
+            "content/incidents/notes.txt": "stray",
+        }
+    )
+    out = CliRunner().invoke(main, ["validate", str(root)]).output
+    assert "did you mean 'degraded_performance'?" in out
+    assert "'2026-03-14T00:00:00Z'" in out  # a hint that is itself a valid time
+    assert (
+        "content/incidents/quote.md:2:8: error: front matter does not parse" in out
+    )  # where the quote opened
+    assert "not an incident file" in out
+
+
+def test_an_unwritable_report_is_a_usage_error(make_repo, tmp_path):
+    run = CliRunner().invoke(
+        main, ["validate", str(make_repo()), "-o", str(tmp_path / "no" / "such" / "r.json")]
+    )
+    assert run.exit_code == 2 and "cannot write the report" in run.output
+
+
+def test_a_site_without_base_url_is_warned_about(make_repo):
+    root = make_repo(
+        {".gitlab/status-page.yml": MINIMAL_SITE_TEXT.replace("base_url: https://status.example.com/\n", "")}
+    )
+    out = CliRunner().invoke(main, ["validate", str(root)]).output
+    assert "warning: base_url: no base_url" in out
