@@ -108,6 +108,14 @@ class FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class SourceLink(FileModel):
+    """Where an imported component, incident or maintenance came from, so importing again updates it."""
+
+    kind: Text = Field(description="The importer that wrote it: 'statuspage' or 'cstate'.")
+    id: Text = Field(description="Its id there: Statuspage's id, or the cState file's name.")
+    url: Url | None = Field(None, description="Its page there, e.g. Statuspage's shortlink.")
+
+
 # --- .gitlab/status-page.yml -------------------------------------------------------------------
 
 
@@ -120,6 +128,7 @@ class ServiceEntry(FileModel):
     description: str = ""
     group: Id | None = Field(None, description="Id of a group in `groups`.")
     policy: Id | None = Field(None, description="Escalation policy for incidents on this component.")
+    source: SourceLink | None = Field(None, description="Set by `tidings import`: where it came from.")
 
 
 class GroupEntry(FileModel):
@@ -220,6 +229,7 @@ class IncidentFile(FileModel):
     labels: list[Text] = Field(default_factory=list)
     assignees: list[Id] = Field(default_factory=list)
     postmortem: str | None = Field(None, description="Markdown, shown on the public page once published.")
+    source: SourceLink | None = Field(None, description="Set by `tidings import`: where it came from.")
 
 
 class MaintenanceUpdate(FileModel):
@@ -240,6 +250,7 @@ class MaintenanceFile(FileModel):
     status: MaintenanceStatus | None = Field(None, description="Derived from the clock unless set.")
     published: bool = False
     updates: list[MaintenanceUpdate] = Field(default_factory=list)
+    source: SourceLink | None = Field(None, description="Set by `tidings import`: where it came from.")
 
 
 # --- content/runbooks/*.md and content/people.yml -------------------------------------------------
