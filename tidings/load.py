@@ -142,12 +142,12 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _read_folder(root: Path, folder: Folder, diagnostics: list[Diagnostic]) -> list[Parsed]:
-    base = root / folder.path
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
+def _read_folder(root: Path, folder: Folder, diagnostics: list[Diagnostic]) -> list[Parsed]:
+    base = root / folder.path
     if not base.is_dir():
         return []
     parsed: list[Parsed] = []
