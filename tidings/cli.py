@@ -198,3 +198,7 @@ def runner_serve(root: Path, host: str, port: int, push: bool) -> None:
 from .oncall_cli import oncall  # noqa: E402
 
 main.add_command(oncall)
+
+from .import_cli import import_group  # noqa: E402
+
+main.add_command(import_group)
