@@ -8,6 +8,7 @@ SITE_FILE = ".gitlab/status-page.yml"
 CONTENT_DIR = "content"
 PEOPLE_FILE = "content/people.yml"
 INTEGRATIONS_FILE = ".gitlab/integrations.yml"
+NOTIFICATIONS_FILE = ".gitlab/notifications.yml"
 SCHEMA_DIR = ".gitlab/schemas"
 
 

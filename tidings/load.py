@@ -27,6 +27,7 @@ from .layout import (
     INTEGRATIONS_FILE,
     KNOWN_CONTENT_ENTRIES,
     KNOWN_ONCALL_ENTRIES,
+    NOTIFICATIONS_FILE,
     PEOPLE_FILE,
     SITE_FILE,
     Folder,
@@ -42,6 +43,7 @@ from .model import (
     Integration,
     IntegrationsFile,
     Maintenance,
+    NotificationsFile,
     PeopleFile,
     Policy,
     Runbook,
@@ -295,6 +297,13 @@ def load(root: Path | str) -> LoadResult:
         valid_integrations = _validate(integrations_doc, "integrations")
         if isinstance(valid_integrations, IntegrationsFile):
             integrations = tuple(valid_integrations.integrations)
+    notifications_doc: Document | None = None
+    notifications = NotificationsFile()
+    if (root / NOTIFICATIONS_FILE).is_file():
+        notifications_doc = read_yaml(root / NOTIFICATIONS_FILE, NOTIFICATIONS_FILE)
+        valid_notifications = _validate(notifications_doc, "notifications")
+        if isinstance(valid_notifications, NotificationsFile):
+            notifications = valid_notifications
     _check_unknown_entries(root, diagnostics)
 
     repo = StatusRepo(
@@ -309,13 +318,16 @@ def load(root: Path | str) -> LoadResult:
         schedules=_domain(parsed, "schedule", Schedule),
         policies=_domain(parsed, "policy", Policy),
         integrations=integrations,
+        notifications=notifications,
     )
 
-    docs = [d for d in (site_doc, people_doc, integrations_doc) if d is not None] + [p.doc for p in parsed]
+    config_docs = (site_doc, people_doc, integrations_doc, notifications_doc)
+    docs = [d for d in config_docs if d is not None] + [p.doc for p in parsed]
     for doc in docs:
         diagnostics.extend(doc.diagnostics)
     diagnostics.extend(checks.check_repo(repo, site_doc, people_doc, parsed))
     diagnostics.extend(checks.check_duplicate_ids(integrations_doc, "integrations", "integration"))
+    diagnostics.extend(checks.check_duplicate_ids(notifications_doc, "channels", "channel"))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     return LoadResult(repo=repo, diagnostics=diagnostics)

@@ -203,6 +203,40 @@ class AlertLink(FileModel):
     starts_at: Timestamp | None = None
 
 
+PageState = Literal["pending", "sent", "failed"]
+DeliveryState = Literal["sent", "failed"]
+
+
+class PageDelivery(FileModel):
+    """One channel's attempt to deliver a page: how it ended, after how many tries."""
+
+    channel: Id = Field(description="Channel id in .gitlab/notifications.yml.")
+    at: Timestamp
+    state: DeliveryState
+    attempts: int = Field(1, ge=1)
+    error: str | None = None
+
+
+class Page(FileModel):
+    """A page the runner recorded (before sending it): one rule of one round of a policy, to one person.
+
+    Internal: never on the public page. `key` is the idempotency key every channel is sent.
+    """
+
+    key: Text = Field(description="Idempotency key: a hash of incident id, policy, round and rule.")
+    at: Timestamp = Field(description="When the page was recorded.")
+    policy: Id
+    round: int = Field(ge=1, description="1 for the first run of the rules, 2 for the first repeat, ...")
+    rule: int = Field(ge=1, description="The rule's number in the policy, from 1.")
+    schedule: Id | None = Field(None, description="The schedule the person was on call in, if any.")
+    person: Id | None = Field(None, description="Who was paged; none when nobody was on call.")
+    by: Text = Field(description="The runner clone that sends it.")
+    claimed_at: Timestamp | None = Field(None, description="When another runner took over sending it.")
+    state: PageState = "pending"
+    deliveries: list[PageDelivery] = Field(default_factory=list)
+    error: str | None = None
+
+
 class IncidentLinks(FileModel):
     issue: Url | None = None
     chat: Url | None = None
@@ -225,6 +259,7 @@ class IncidentFile(FileModel):
     alerts: list[AlertLink] = Field(default_factory=list)
     runbooks: list[Id] = Field(default_factory=list)
     policy: Id | None = Field(None, description="Escalation policy; defaults to the components' policy.")
+    pages: list[Page] = Field(default_factory=list, description="Pages the runner sent; never public.")
     links: IncidentLinks = Field(default_factory=IncidentLinks)
     labels: list[Text] = Field(default_factory=list)
     assignees: list[Id] = Field(default_factory=list)
@@ -340,6 +375,9 @@ class PolicyFile(FileModel):
     description: str = ""
     rules: list[Rule] = Field(min_length=1)
     repeat: int = Field(0, ge=0, le=10, description="How many more times to run the rules.")
+    repeat_after_minutes: int = Field(
+        15, ge=1, description="Minutes from a round's last rule to the start of the next round."
+    )
 
 
 # --- .gitlab/integrations.yml ----------------------------------------------------------------------
@@ -379,6 +417,68 @@ class IntegrationsFile(FileModel):
     integrations: list[Integration] = Field(default_factory=list)
 
 
+# --- .gitlab/notifications.yml ---------------------------------------------------------------------
+
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class SlackChannel(FileModel):
+    """A Slack incoming webhook: one message a page, mentioning the person by their `chat.slack` id."""
+
+    id: Id
+    kind: Literal["slack"]
+    url_env: EnvName = Field(description="Variable holding the webhook URL (the URL is the secret).")
+
+
+class WebhookChannel(FileModel):
+    """A generic JSON webhook, signed with HMAC-SHA256 (X-Tidings-Timestamp, X-Tidings-Signature)."""
+
+    id: Id
+    kind: Literal["webhook"]
+    url: Url | None = None
+    url_env: EnvName | None = Field(None, description="Variable holding the URL, instead of `url`.")
+    secret_env: EnvName = Field(description="Variable holding the signing secret.")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookChannel:
+        if (self.url is None) == (self.url_env is None):
+            raise PydanticCustomError("webhook_url", "a webhook has exactly one of 'url' or 'url_env'")
+        return self
+
+
+class EmailChannel(FileModel):
+    """E-mail over SMTP, to the person's `email` in people.yml."""
+
+    id: Id
+    kind: Literal["email"]
+    host: Text
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = Field("starttls", description="How to encrypt.")
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    from_: Text = Field(alias="from", description="The From address, e.g. 'Tidings <oncall@example.com>'.")
+
+
+Channel = Annotated[SlackChannel | WebhookChannel | EmailChannel, Field(discriminator="kind")]
+
+
+class RetrySettings(FileModel):
+    attempts: int = Field(4, ge=1, le=10, description="Tries per channel before a delivery is failed.")
+    backoff_seconds: float = Field(2.0, ge=0, le=60, description="Wait before the second try; doubles.")
+    timeout_seconds: float = Field(10.0, gt=0, le=120, description="Per try.")
+
+
+class NotificationsFile(FileModel):
+    """`.gitlab/notifications.yml`: where pages go. Secrets are named by variable, never written here."""
+
+    runner_url: Url | None = Field(
+        None, description="Where `tidings runner serve` is reachable; ack links in pages point there."
+    )
+    ack_expires_minutes: int = Field(24 * 60, ge=1, description="How long an ack link stays valid.")
+    retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
+    channels: list[Channel] = Field(default_factory=list)
+
+
 FILE_MODELS: dict[str, type[FileModel]] = {
     "site": SiteFile,
     "incident": IncidentFile,
@@ -388,6 +488,7 @@ FILE_MODELS: dict[str, type[FileModel]] = {
     "schedule": ScheduleFile,
     "policy": PolicyFile,
     "integrations": IntegrationsFile,
+    "notifications": NotificationsFile,
 }
 
 
@@ -417,6 +518,8 @@ class FromFile(FileModel):
 
     id: str
     path: str
+    # A hash of the file's bytes and path: what a page rendered from it depends on (build caching).
+    digest: str = ""
 
     @classmethod
     def from_file(cls, data: FileModel, **extra: object) -> Self:
@@ -483,6 +586,7 @@ class StatusRepo:
     schedules: tuple[Schedule, ...] = ()
     policies: tuple[Policy, ...] = ()
     integrations: tuple[Integration, ...] = ()
+    notifications: NotificationsFile = field(default_factory=lambda: NotificationsFile())
     _index: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, kind: str, id: str) -> object | None:

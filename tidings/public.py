@@ -1,6 +1,6 @@
 """The public view of a status repo: what the public page may show, decided once, here.
 
-Unpublished incidents and maintenance, internal updates, notes, alerts, assignees and links never
+Unpublished incidents and maintenance, internal updates, notes, alerts, pages, assignees and links never
 leave this function; every public output renders from its result and nothing else.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .model import Incident, Maintenance, StatusRepo
+from .model import Incident, Maintenance, NotificationsFile, StatusRepo
 
 # GitLab's status page replaces user and group mentions with this; an e-mail address is not a mention.
 MENTION = re.compile(r"(?<![\w@/.])@(?:[A-Za-z0-9_][A-Za-z0-9_./-]*[A-Za-z0-9_]|[A-Za-z0-9_])")
@@ -38,6 +38,7 @@ def _public_incident(incident: Incident) -> Incident:
             "labels": [],
             "runbooks": [],
             "policy": None,
+            "pages": [],
             "links": type(incident.links)(),
         }
     )
@@ -73,5 +74,6 @@ def public_view(repo: StatusRepo) -> StatusRepo:
         schedules=(),
         policies=(),
         integrations=(),
+        notifications=NotificationsFile(),
         _index={},
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tidings.generator.build import build
+from tidings.load import load
+from tidings.model import NotificationsFile
+from tidings.public import public_view
 
 # Each private field carries its own marker, so a failure names the field that leaked.
 PUBLISHED = """\
@@ -40,6 +43,19 @@ runbooks: [queue-runbook]
 assignees: [alice]
 labels: [LABEL-MARKER]
 policy: default
+pages:
+  - key: PAGE-KEY-MARKER
+    at: 2026-03-20T09:00:00Z
+    policy: default
+    round: 1
+    rule: 1
+    schedule: primary
+    person: alice
+    by: PAGE-RUNNER-MARKER
+    state: failed
+    error: PAGE-ERROR-MARKER
+    deliveries:
+      - {channel: slack, at: 2026-03-20T09:00:01Z, state: failed, attempts: 3, error: DELIVERY-ERROR-MARKER}
 links:
   issue: https://gitlab.example.com/ISSUE-LINK-MARKER
   chat: https://chat.example.com/CHAT-LINK-MARKER
@@ -128,6 +144,13 @@ rules:
     schedule: primary
 """
 
+NOTIFICATIONS = """\
+runner_url: https://RUNNER-URL-MARKER.example.com/
+channels:
+  - {id: slack, kind: slack, url_env: SLACK_ENV_MARKER}
+  - {id: hook, kind: webhook, url: "https://HOOK-URL-MARKER.example.com/", secret_env: HOOK_SECRET_MARKER}
+"""
+
 MARKERS = [
     "alice-marker", "oncall-marker", "author-marker", "INTERNAL-UPDATE-MARKER", "NOTE-MARKER",
     "ALERT-FINGERPRINT-MARKER", "LABEL-MARKER", "ISSUE-LINK-MARKER", "CHAT-LINK-MARKER", "CALL-LINK-MARKER",
@@ -135,7 +158,9 @@ MARKERS = [
     "UNPUBLISHED-MAINTENANCE-MARKER", "RUNBOOK-TITLE-MARKER", "RUNBOOK-BODY-MARKER", "PERSON-NAME-MARKER",
     "person-email-marker", "PHONE-MARKER", "SLACK-ID-MARKER", "SCHEDULE-NAME-MARKER", "ROTATION-MARKER",
     "POLICY-NAME-MARKER", "POLICY-DESCRIPTION-MARKER", "queue-runbook", "maint-title-marker",
-    "maint-update-marker", "maint-body-marker", "MAINT-INTERNAL-MARKER",
+    "maint-update-marker", "maint-body-marker", "MAINT-INTERNAL-MARKER", "PAGE-KEY-MARKER",
+    "PAGE-RUNNER-MARKER", "PAGE-ERROR-MARKER", "DELIVERY-ERROR-MARKER", "RUNNER-URL-MARKER",
+    "SLACK_ENV_MARKER", "HOOK-URL-MARKER", "HOOK_SECRET_MARKER",
 ]  # fmt: skip
 
 
@@ -152,6 +177,7 @@ def built(make_repo, tmp_path, monkeypatch):
             "content/people.yml": PEOPLE,
             "content/oncall/schedules/primary.yml": SCHEDULE,
             "content/oncall/policies/default.yml": POLICY,
+            ".gitlab/notifications.yml": NOTIFICATIONS,
         }
     )
     out = tmp_path / "public"
@@ -182,3 +208,12 @@ def test_public_parts_are_there_and_mentions_are_redacted(built):
     maintenance = (built / "maintenance" / "network.html").read_text()
     assert "Network work with Incident Responder" in maintenance
     assert "Planned by Incident Responder." in maintenance
+
+
+def test_the_public_view_has_no_pages_and_no_notification_settings(built):
+    root = built.parent / "repo"
+    repo = load(root).repo
+    assert any(i.pages for i in repo.incidents) and repo.notifications.channels  # there is something to hide
+    public = public_view(repo)
+    assert all(i.pages == [] for i in public.incidents)
+    assert public.notifications == NotificationsFile()

@@ -35,7 +35,10 @@ def test_schema_command_writes_every_kind(tmp_path):
 
 
 def _demo_files():
-    files = [PROJECT_ROOT / ".gitlab" / "status-page.yml", PROJECT_ROOT / ".gitlab" / "integrations.yml"]
+    files = [
+        PROJECT_ROOT / ".gitlab" / name
+        for name in ("status-page.yml", "integrations.yml", "notifications.yml")
+    ]
     files += sorted((PROJECT_ROOT / "content").rglob("*.md")) + sorted(
         (PROJECT_ROOT / "content").rglob("*.yml")
     )
