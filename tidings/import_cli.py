@@ -78,7 +78,8 @@ def _check_root(root: Path) -> None:
 
 
 def _run(batch_of: Callable[[], ImportBatch], root: Path, what: str, options: dict[str, Any]) -> None:
-    quiet: bool = options["quiet"]
+    # `tidings -q import ...` is as quiet as `tidings import ... -q`.
+    quiet = bool(options["quiet"] or click.get_current_context().find_root().params.get("quiet"))
     _check_root(root)
     progress = _progress(quiet)
     try:

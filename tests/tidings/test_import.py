@@ -8,6 +8,7 @@ byte for byte as it was.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shlex
 import time
@@ -470,6 +471,30 @@ def test_dry_run_and_quiet(tmp_path, make_repo, history):
     run = import_statuspage(source, root, "--quiet")
     assert run.exit_code == 0 and run.output == ""  # and no progress bar: this is not a terminal
     assert len(tree(root)) > len(before)
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    from tidings import import_cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert import_cli._progress(quiet=False) is None  # pytest's stderr is no terminal
+    terminal = Terminal()
+    monkeypatch.setattr(import_cli.sys, "stderr", terminal)
+    assert import_cli._progress(quiet=True) is None
+    bar = import_cli._progress(quiet=False)
+    assert bar is not None
+    assert list(bar([1, 2, 3], "Importing")) == [1, 2, 3]
+    assert "Importing" in terminal.getvalue()
+
+
+def test_the_global_quiet_flag_quiets_the_import(tmp_path, make_repo, history):
+    root = make_repo()
+    source = write_json(tmp_path / "github.json", github_slice(history, size=3))
+    run = tidings("-q", "import", "statuspage", source, root, *ALIAS_ARGS)
+    assert run.exit_code == 0 and run.output == ""
 
 
 # --- Statuspage API responses --------------------------------------------------------------------

@@ -24,7 +24,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from ..diagnostics import did_you_mean
 from ..documents import make_yaml, plain, split_front_matter
 from ..edit import EditableFile, EditError, check, new_editable, read_editable, write_atomic
-from ..layout import SITE_FILE
+from ..layout import FOLDERS, SITE_FILE
 from ..model import slugify
 from .records import (
     ComponentRef,
@@ -43,8 +43,8 @@ Action = Literal["created", "updated", "unchanged"]
 T = TypeVar("T")
 Progress = Callable[[Sequence[T], str], Iterable[T]]
 
-INCIDENT_DIR = "content/incidents"
-MAINTENANCE_DIR = "content/maintenance"
+INCIDENT_DIR = next(f.path for f in FOLDERS if f.kind == "incident")
+MAINTENANCE_DIR = next(f.path for f in FOLDERS if f.kind == "maintenance")
 _MODELINE = {
     "incident": "../../.gitlab/schemas/incident.schema.json",
     "maintenance": "../../.gitlab/schemas/maintenance.schema.json",
