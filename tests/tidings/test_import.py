@@ -365,6 +365,8 @@ def _break(kind: str, data: dict[str, Any]) -> str | dict[str, Any] | list[Any]:
         incidents[2]["updates"][0]["status"] = "fixed"
     elif kind == "updates not a list":
         incidents[6]["updates"] = "none"
+    elif kind == "duplicate":
+        incidents[8] = json.loads(json.dumps(incidents[7]))
     elif kind == "not json":
         return '{"incidents": [{"id": "x",'
     elif kind == "wrong shape":
@@ -382,6 +384,7 @@ BAD = {
     "(did you mean 'Git Operations'?",
     "unknown status": "incidents[2] (id {id2}): updates[0].status: 'fixed' is not one of",
     "updates not a list": "incidents[6] (id {id6}): updates: not a list (a string)",
+    "duplicate": "incidents[8] (id {id7}): the same {kind7} as incidents[7] (id {id7})",
     "not json": "bad.json: not JSON: Expecting",
     "wrong shape": "not a Statuspage v2 document: expected an object with 'incidents', "
     "'scheduled_maintenances' or 'components' (got a list)",
@@ -395,6 +398,7 @@ def test_bad_input_names_the_record_and_writes_nothing(kind, tmp_path, make_repo
     data = github_slice(history)
     ids = {f"id{i}": r["id"] for i, r in enumerate(data["incidents"])}
     m = _first_maintenance(data)
+    ids["kind7"] = data["incidents"][7]["kind"]
     k = _long_one(data)
     ids |= {"m": str(m), "idm": data["incidents"][m]["id"], "k": str(k), "idk": data["incidents"][k]["id"]}
     broken = _break(kind, data)
