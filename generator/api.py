@@ -58,17 +58,11 @@ def _page(site: Site) -> dict[str, Any]:
 
 
 def _page_updated(site: Site) -> datetime:
-    times = [u.at for i in site.repo.incidents for u in i.updates]
-    times += [u.at for m in site.repo.maintenance for u in m.updates]
-    return max(times, default=site.now)
+    return site.last_changed
 
 
 def _component_times(site: Site, component_id: str) -> tuple[datetime, datetime]:
-    times = [i.started_at for i in site.repo.incidents if component_id in i.components]
-    times += [u.at for i in site.repo.incidents if component_id in i.components for u in i.updates]
-    updated = max(times, default=_page_updated(site))
-    created = min(times, default=updated)
-    return created, updated
+    return site.component_spans.get(component_id, (site.last_changed, site.last_changed))
 
 
 def _component(site: Site, c: Component, page_id: str) -> dict[str, Any]:

@@ -37,31 +37,56 @@ def _tag(site: Site, item_id: str, started: datetime, anchor: str) -> str:
     return f"tag:{host},{started.date().isoformat()}:{item_id}/{anchor.removeprefix('update-')}"
 
 
-def _entries(
-    site: Site, kind: str, item: Incident | Maintenance, started: datetime, path: str
-) -> Iterator[Entry]:
-    updates: list[Any] = list(item.updates)
-    for update, anchor in with_anchors(updates):
-        yield Entry(
-            id=_tag(site, f"{kind}/{item.id}", started, anchor),
-            title=f"{item.title} — {update.status.replace('_', ' ').capitalize()}",
-            link=site.absolute(path) + "#" + anchor,
-            at=update.at,
-            html=str(to_html(update.body)),
-            components=tuple(item.components),
+@dataclass(frozen=True)
+class _Candidate:
+    """An update that may become a feed entry: cheap to make for every update, rendered only if chosen."""
+
+    at: datetime
+    id: str
+    kind: str
+    item: Incident | Maintenance
+    update: Any
+    anchor: str
+    started: datetime
+    path: str
+
+    def entry(self, site: Site) -> Entry:
+        return Entry(
+            id=self.id,
+            title=f"{self.item.title} — {self.update.status.replace('_', ' ').capitalize()}",
+            link=site.absolute(self.path) + "#" + self.anchor,
+            at=self.at,
+            html=str(to_html(self.update.body)),
+            components=tuple(self.item.components),
         )
 
 
-def all_entries(site: Site) -> list[Entry]:
-    entries = [
-        e for i in site.repo.incidents for e in _entries(site, "incident", i, i.started_at, incident_path(i))
+def _candidates(
+    site: Site, kind: str, item: Incident | Maintenance, started: datetime, path: str
+) -> Iterator[_Candidate]:
+    updates: list[Any] = list(item.updates)
+    for update, anchor in with_anchors(updates):
+        item_id = _tag(site, f"{kind}/{item.id}", started, anchor)
+        yield _Candidate(update.at, item_id, kind, item, update, anchor, started, path)
+
+
+def _all_candidates(site: Site) -> list[_Candidate]:
+    """Every public update, newest first (only the newest few of each feed are rendered)."""
+    found = [
+        c
+        for i in site.repo.incidents
+        for c in _candidates(site, "incident", i, i.started_at, incident_path(i))
     ]
-    entries += [
-        e
+    found += [
+        c
         for m in site.repo.maintenance
-        for e in _entries(site, "maintenance", m, m.scheduled_for, maintenance_path(m))
+        for c in _candidates(site, "maintenance", m, m.scheduled_for, maintenance_path(m))
     ]
-    return sorted(entries, key=lambda e: (e.at, e.id), reverse=True)
+    return sorted(found, key=lambda c: (c.at, c.id), reverse=True)
+
+
+def all_entries(site: Site) -> list[Entry]:
+    return [c.entry(site) for c in _all_candidates(site)]
 
 
 def _feed(site: Site, title: str, page: str, self_path: str, entries: list[Entry], fmt: str) -> bytes:
@@ -95,13 +120,19 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
     settings = site.repo.site.feeds
     if not settings.enabled:
         return
-    entries = all_entries(site)
+    candidates = _all_candidates(site)
     title = site.repo.site.title
     limit = settings.entries
+    rendered: dict[str, Entry] = {}
+
+    def entries(chosen: list[_Candidate]) -> list[Entry]:
+        return [rendered.setdefault(c.id, c.entry(site)) for c in chosen]
+
+    newest = entries(candidates[:limit])
     for fmt, ext in (("rss", "rss"), ("atom", "atom")):
-        yield f"history.{ext}", _feed(site, title, "index.html", f"history.{ext}", entries[:limit], fmt)
+        yield f"history.{ext}", _feed(site, title, "index.html", f"history.{ext}", newest, fmt)
     for component in site.repo.components:
-        mine = [e for e in entries if component.id in e.components][:limit]
+        mine = entries([c for c in candidates if component.id in c.item.components][:limit])
         page = f"components/{component.id}.html"
         for fmt, ext in (("rss", "rss"), ("atom", "atom")):
             path = f"components/{component.id}.{ext}"

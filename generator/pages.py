@@ -1,60 +1,101 @@
-"""HTML pages: the site model rendered through the templates, as (path, bytes) pairs.
+"""HTML pages: the site model rendered through the templates, as outputs (path, how to render, key).
 
 Every link is relative (`base` is "../" on a page one folder down), so the site works at any
 sub-path, such as GitLab project pages at /group/project/.
+
+Pages of one item (an incident, a month of history) see only what they show: the item, the site
+settings and the component names, never the clock or the current state. Their `key` says exactly
+that, so an incremental build re-renders one only when its own input changed. Pages about the
+whole site now (the index, components, maintenance, the history index) are rendered every build.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from jinja2 import Environment
 
 from tidings import status
+from tidings.model import Incident
 
 from .site import Site, component_path, history_path, incident_path, maintenance_path
 
 # The index lists recent history only; older incidents live on the monthly history pages.
 INDEX_HISTORY_DAYS = 7
+# A component page lists its newest incidents; the rest are on the history pages and in its feed.
+COMPONENT_INCIDENTS = 50
+# A month with more incidents than this is split into pages (history/2026-03.html, -2.html, ...).
+MONTH_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the site: `render()` gives its bytes; equal `key`s promise equal bytes (None: none)."""
+
+    path: str
+    render: Callable[[], bytes]
+    key: str | None = None
 
 
 def _base(path: str) -> str:
     return "../" * path.count("/")
 
 
-def _render(env: Environment, template: str, path: str, context: dict[str, Any]) -> tuple[str, bytes]:
-    html = env.get_template(template).render({**context, "base": _base(path), "page_path": path})
-    return path, html.encode("utf-8")
+def _page(env: Environment, template: str, path: str, context: dict[str, Any]) -> Callable[[], bytes]:
+    def render() -> bytes:
+        html = env.get_template(template).render({**context, "base": _base(path), "page_path": path})
+        return html.encode("utf-8")
+
+    return render
 
 
-def _months(site: Site) -> list[tuple[tuple[int, int], list[Any]]]:
+def _key(*parts: str) -> str:
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=20).hexdigest()
+
+
+def _months(site: Site) -> list[tuple[tuple[int, int], list[Incident]]]:
     """(year, month) -> incidents started that month (in the site's timezone), newest month first."""
 
-    def month(incident: Any) -> tuple[int, int]:
+    def month(incident: Incident) -> tuple[int, int]:
         local = incident.started_at.astimezone(site.zone)
         return local.year, local.month
 
     return [(key, list(items)) for key, items in groupby(site.incidents_newest_first, key=month)]
 
 
-def render_pages(site: Site, env: Environment) -> Iterator[tuple[str, bytes]]:
+def month_pages(key: tuple[int, int], count: int) -> list[str]:
+    """The paths of one month's history pages: the first is history/YYYY-MM.html."""
+    pages = max(1, -(-count // MONTH_PAGE_SIZE))
+    first = history_path(*key)
+    return [first] + [first.replace(".html", f"-{n}.html") for n in range(2, pages + 1)]
+
+
+def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterator[Output]:
+    """Every HTML page. `context_key` stands for the templates and site settings (see build.py)."""
     repo = site.repo
     months = _months(site)
-    common = {
+    # What every page may use: settings, names and how to link. Nothing that changes with the clock.
+    shared = {
         "site": repo.site,
-        "now": site.now,
-        "states": site.states,
-        "overall": site.overall,
-        "overall_text": status.DESCRIPTION[site.overall],
         "groups": {g.id: g for g in repo.groups},
         "components": {c.id: c for c in repo.components},
-        "uptime": site.uptime,
         "incident_path": incident_path,
         "component_path": component_path,
         "maintenance_path": maintenance_path,
         "history_path": history_path,
+    }
+    now = {
+        **shared,
+        "now": site.now,
+        "generated": site.now,
+        "states": site.states,
+        "overall": site.overall,
+        "overall_text": status.DESCRIPTION[site.overall],
+        "uptime": site.uptime,
         "latest_month": months[0][0] if months else None,
     }
     cutoff = site.now.timestamp() - INDEX_HISTORY_DAYS * 86400
@@ -63,60 +104,94 @@ def render_pages(site: Site, env: Environment) -> Iterator[tuple[str, bytes]]:
         for i in site.incidents_newest_first
         if i.status == "resolved" and i.started_at.timestamp() >= cutoff
     ][: repo.site.incidents.limit]
-    yield _render(
-        env,
-        "index.html",
-        "index.html",
-        {
-            **common,
-            "grouped": status.by_group(repo),
-            "active": site.active_incidents,
-            "active_maintenance": site.active_maintenance,
-            "upcoming_maintenance": site.upcoming_maintenance,
-            "recent": recent,
-            "recent_days": INDEX_HISTORY_DAYS,
-        },
-    )
+    index = {
+        **now,
+        "grouped": status.by_group(repo),
+        "active": site.active_incidents,
+        "active_maintenance": site.active_maintenance,
+        "upcoming_maintenance": site.upcoming_maintenance,
+        "recent": recent,
+        "recent_days": INDEX_HISTORY_DAYS,
+    }
+    yield Output("index.html", _page(env, "index.html", "index.html", index))
+
     for incident in repo.incidents:
-        yield _render(env, "incident.html", incident_path(incident), {**common, "incident": incident})
+        path = incident_path(incident)
+        context = {**shared, "incident": incident}
+        yield Output(
+            path, _page(env, "incident.html", path, context), _key(context_key, path, incident.digest)
+        )
+
     for component in repo.components:
-        yield _render(
-            env,
-            "component.html",
-            component_path(component),
-            {**common, "component": component, "incidents": site.incidents_of(component.id)},
-        )
-    month_keys = [key for key, _ in months]
-    for n, ((year, month), incidents) in enumerate(months):
-        newer = month_keys[n - 1] if n > 0 else None
-        older = month_keys[n + 1] if n + 1 < len(month_keys) else None
-        yield _render(
-            env,
-            "history_month.html",
-            history_path(year, month),
-            {**common, "year": year, "month": month, "incidents": incidents, "newer": newer, "older": older},
-        )
-    yield _render(
-        env,
-        "history.html",
+        path = component_path(component)
+        mine = site.incidents_of(component.id)
+        context = {
+            **now,
+            "component": component,
+            "incidents": mine[:COMPONENT_INCIDENTS],
+            "older_incidents": len(mine) - min(len(mine), COMPONENT_INCIDENTS),
+        }
+        yield Output(path, _page(env, "component.html", path, context))
+
+    # A month's pages, then the next month's: each links to the page before and after it.
+    flat: list[dict[str, Any]] = []
+    for (year, month), items in months:
+        paths = month_pages((year, month), len(items))
+        for n, (chunk, path) in enumerate(zip(_chunks(items), paths, strict=True), start=1):
+            flat.append(
+                {"path": path, "year": year, "month": month, "part": n, "parts": len(paths), "items": chunk}
+            )
+    for position, page in enumerate(flat):
+        newer = _neighbour(flat[position - 1]) if position > 0 else None
+        older = _neighbour(flat[position + 1]) if position + 1 < len(flat) else None
+        context = {
+            **shared,
+            "year": page["year"],
+            "month": page["month"],
+            "part": page["part"],
+            "parts": page["parts"],
+            "incidents": page["items"],
+            "newer": newer,
+            "older": older,
+        }
+        neighbours = [str(sorted(n.items())) for n in (newer, older) if n]
+        key = _key(context_key, page["path"], *neighbours, *(i.digest for i in page["items"]))
+        yield Output(page["path"], _page(env, "history_month.html", page["path"], context), key)
+    yield Output(
         "history/index.html",
-        {**common, "months": [(key, len(items)) for key, items in months]},
+        _page(
+            env,
+            "history.html",
+            "history/index.html",
+            {**now, "months": [(key, len(items), month_pages(key, len(items))[0]) for key, items in months]},
+        ),
     )
+
     maintenance = sorted(repo.maintenance, key=lambda m: m.scheduled_for, reverse=True)
-    yield _render(
-        env,
-        "maintenance_index.html",
+    yield Output(
         "maintenance/index.html",
-        {
-            **common,
-            "upcoming": [m for m in maintenance if m.status_at(site.now) != "completed"],
-            "past": [m for m in maintenance if m.status_at(site.now) == "completed"],
-        },
+        _page(
+            env,
+            "maintenance_index.html",
+            "maintenance/index.html",
+            {
+                **now,
+                "upcoming": [m for m in maintenance if m.status_at(site.now) != "completed"],
+                "past": [m for m in maintenance if m.status_at(site.now) == "completed"],
+            },
+        ),
     )
     for m in repo.maintenance:
-        yield _render(
-            env,
-            "maintenance.html",
-            maintenance_path(m),
-            {**common, "m": m, "m_status": m.status_at(site.now)},
+        path = maintenance_path(m)
+        yield Output(
+            path, _page(env, "maintenance.html", path, {**now, "m": m, "m_status": m.status_at(site.now)})
         )
+
+
+def _neighbour(page: dict[str, Any]) -> dict[str, Any]:
+    return {k: page[k] for k in ("path", "year", "month", "part", "parts")}
+
+
+def _chunks(items: list[Incident]) -> Iterator[list[Incident]]:
+    for start in range(0, max(1, len(items)), MONTH_PAGE_SIZE):
+        yield items[start : start + MONTH_PAGE_SIZE]

@@ -47,6 +47,25 @@ class Site:
         return uptime_by_component(self.repo, self.now, self.zone, UPTIME_DAYS)
 
     @cached_property
+    def last_changed(self) -> datetime:
+        """The newest update of any incident or maintenance (the page's updated_at)."""
+        times = [u.at for i in self.repo.incidents for u in i.updates]
+        times += [u.at for m in self.repo.maintenance for u in m.updates]
+        return max(times, default=self.now)
+
+    @cached_property
+    def component_spans(self) -> dict[str, tuple[datetime, datetime]]:
+        """Component id -> (first, last) time any of its incidents started or was updated."""
+        spans: dict[str, tuple[datetime, datetime]] = {}
+        for incident in self.repo.incidents:
+            times = [incident.started_at, *(u.at for u in incident.updates)]
+            low, high = min(times), max(times)
+            for component in incident.components:
+                first, last = spans.get(component, (low, high))
+                spans[component] = (min(first, low), max(last, high))
+        return spans
+
+    @cached_property
     def active_incidents(self) -> list[Incident]:
         """Unresolved incidents, newest first."""
         active = [i for i in self.repo.incidents if i.status != "resolved" and i.started_at <= self.now]

@@ -1,15 +1,36 @@
-"""Writing outputs: refuse two outputs at one path, write into a temporary folder, swap it in."""
+"""Writing outputs: refuse two outputs at one path, write into a temporary folder, swap it in.
+
+An incremental build takes over the files of the previous build whose key is unchanged (a hard
+link: the file is not rewritten, not even touched), and renders the rest. Files without a key
+are rendered every time, and linked too when their bytes come out the same. What was built is
+recorded in ROOT/.tidings-cache/ (the manifest), together with the identity of the marker file of
+the folder it was written to: a folder that was replaced or edited since is not trusted.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import TemplateError
+
+from tidings.cache import CACHE_DIR
+
+if TYPE_CHECKING:
+    from .pages import Output
 
 # Left in every site Tidings writes: a folder without it is never replaced (it may be anything).
 MARKER = ".tidings-site"
+# Below this many pages to render, processes cost more than they save.
+PARALLEL_MIN = 400
 
 
 class OutputClash(Exception):
@@ -25,9 +46,15 @@ def check_output(out: Path, root: Path) -> None:
     out, root = out.resolve(), root.resolve()
     if out == root or root.is_relative_to(out):
         raise UnsafeOutput(
-            f"{out} holds the status repo itself: build into a folder of its own, e.g. {root}/public"
+            f"{out} holds the status repo itself: build into a folder of its own ({root}/public)"
         )
-    for source in (root / "content", root / ".gitlab", root / ".git", root / "site_templates"):
+    for source in (
+        root / "content",
+        root / ".gitlab",
+        root / ".git",
+        root / "site_templates",
+        root / CACHE_DIR,
+    ):
         if out == source or out.is_relative_to(source):
             raise UnsafeOutput(f"{out} is inside {source.relative_to(root)}/: build into a folder of its own")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
@@ -36,33 +63,148 @@ def check_output(out: Path, root: Path) -> None:
         )
 
 
-def write_site(outputs: Iterable[tuple[str, bytes]], out: Path) -> int:
-    """Write every (path, bytes) under `out`, replacing what was there only once all are written."""
+@dataclass
+class Manifest:
+    """What the last build into `out` wrote: each path's key, and the marker file it left."""
+
+    root: Path
+    out: Path
+    keys: dict[str, str | None] = field(default_factory=dict)
+    marker: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        name = hashlib.blake2b(str(self.out.resolve()).encode(), digest_size=8).hexdigest()
+        self.path = self.root / CACHE_DIR / f"site-{name}.json"
+        try:
+            stored = json.loads(self.path.read_text())
+            self.keys, self.marker = stored["keys"], stored["marker"]
+        except (OSError, ValueError, KeyError, TypeError):
+            self.keys, self.marker = {}, []
+
+    def trusted(self) -> bool:
+        """Whether `out` still holds what the manifest says (same marker file, untouched)."""
+        try:
+            stat = (self.out / MARKER).stat()
+        except OSError:
+            return False
+        return self.marker == [stat.st_ino, stat.st_mtime_ns]
+
+    def save(self, keys: dict[str, str | None]) -> None:
+        stat = (self.out / MARKER).stat()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"marker": [stat.st_ino, stat.st_mtime_ns], "keys": keys}, sort_keys=True))
+        os.replace(tmp, self.path)
+
+
+@dataclass(frozen=True)
+class Written:
+    files: int
+    rendered: int
+    reused: int
+
+
+# The outputs a forked worker renders: set before the fork, so workers inherit them without pickling.
+_JOBS: list[Output] = []
+
+
+def _render_into(staging: Path, start: int, stop: int) -> list[Any]:
+    """Render jobs[start:stop] into staging; template errors come back as diagnostics."""
+    from .build import template_diagnostic
+
+    problems = []
+    for job in _JOBS[start:stop]:
+        try:
+            data = job.render()
+        except TemplateError as exc:
+            problems.append(template_diagnostic(exc))
+            continue
+        target = staging / job.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return problems
+
+
+def _render_all(jobs: list[Output], staging: Path, workers: int) -> None:
+    global _JOBS
+    if workers <= 1 or len(jobs) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        _JOBS = jobs
+        try:
+            problems = _render_into(staging, 0, len(jobs))
+        finally:
+            _JOBS = []
+    else:
+        _JOBS = jobs
+        step = -(-len(jobs) // (workers * 4))  # a few chunks a worker, so one slow chunk does not hold all
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.starmap(
+                    _render_into, [(staging, n, min(n + step, len(jobs))) for n in range(0, len(jobs), step)]
+                )
+        finally:
+            _JOBS = []
+        problems = [p for chunk in results for p in chunk]
+    if problems:
+        from .build import BuildFailed
+
+        raise BuildFailed(problems)
+
+
+def write_site(
+    outputs: Iterable[Output], out: Path, manifest: Manifest | None = None, workers: int = 1
+) -> Written:
+    """Write every output under `out`, replacing what was there only once all are written."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    seen: set[str] = set()
+    previous = manifest.keys if manifest is not None and manifest.trusted() else {}
+    keys: dict[str, str | None] = {}
+    jobs: list[Output] = []
+    reused = 0
     try:
-        for rel, data in outputs:
+        folders: set[Path] = set()
+        for output in outputs:
+            rel = output.path
             clean = PurePosixPath(rel)
             if clean.is_absolute() or ".." in clean.parts:
                 raise ValueError(f"output path {rel!r} leaves the site")
-            if rel in seen:
+            if rel in keys:
                 raise OutputClash(f"two outputs want {rel}")
-            seen.add(rel)
-            target = staging / clean
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            keys[rel] = output.key
+            target, old = staging / clean, out / clean
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            if output.key is not None and previous.get(rel) == output.key and old.is_file():
+                os.link(old, target)
+                reused += 1
+            elif output.key is None:
+                data = output.render()
+                if (
+                    previous
+                    and old.is_file()
+                    and old.stat().st_size == len(data)
+                    and old.read_bytes() == data
+                ):
+                    os.link(old, target)  # the same bytes as before: keep the file as it was
+                    reused += 1
+                else:
+                    target.write_bytes(data)
+            else:
+                jobs.append(output)
+        _render_all(jobs, staging, workers)
         (staging / MARKER).write_text("Written by `tidings build`, which replaces this folder whole.\n")
         os.chmod(staging, 0o755)
-        old = out.with_name(f".{out.name}-old")
-        if old.exists():
-            shutil.rmtree(old)
+        retired = out.with_name(f".{out.name}-old")
+        if retired.exists():
+            shutil.rmtree(retired)
         if out.exists():
-            out.rename(old)
+            out.rename(retired)
         staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return len(seen)
+    if manifest is not None:
+        manifest.save(keys)
+    return Written(files=len(keys), rendered=len(keys) - reused, reused=reused)

@@ -98,7 +98,20 @@ def _print_diagnostics(diagnostics: list) -> None:  # type: ignore[type-arg]
     default=None,
     help="Output folder (default: ROOT/public).",
 )
-def build(root: Path, out: Path | None) -> None:
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Keep parsed files in ROOT/.tidings-cache/ and take unchanged pages over from the last build.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Render in this many processes (default: one a CPU core).",
+)
+def build(root: Path, out: Path | None, cache: bool, jobs: int | None) -> None:
     """Build the public status site of ROOT into static files."""
     from tidings.generator.build import BuildFailed
     from tidings.generator.build import build as build_site
@@ -107,7 +120,7 @@ def build(root: Path, out: Path | None) -> None:
     _require_status_repo(root)
     out = out or root / "public"
     try:
-        result = build_site(root, out)
+        result = build_site(root, out, cache=cache, workers=jobs or 0)
     except UnsafeOutput as exc:
         raise click.UsageError(f"refusing to build there: {exc}") from exc
     except BuildFailed as exc:
@@ -116,7 +129,7 @@ def build(root: Path, out: Path | None) -> None:
             f"{exc}; nothing was written (run 'tidings validate' for details)"
         ) from exc
     _print_diagnostics(result.warnings)
-    click.echo(f"wrote {result.files} files to {result.out}")
+    click.echo(f"{result.files} files in {result.out} ({result.rendered} written, {result.reused} unchanged)")
 
 
 @main.command()

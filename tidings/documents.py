@@ -136,6 +136,10 @@ class Document:
     source: str | None = None  # the YAML text, kept when `data` came from the fast parser
     _tree: Any = field(default=None, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Cached without the round-trip tree: it is heavy, and made again from `source` if needed.
+        return {**self.__dict__, "_tree": None}
+
     def values(self) -> Any:
         """`data` as plain dicts, lists and scalars (what the model reads)."""
         return self.data if self.source is not None else plain(self.data)
@@ -229,9 +233,12 @@ def _yaml_error(rel: str, exc: YAMLError, line_offset: int, what: str) -> Diagno
     return Diagnostic(rel, line, col, "", message.strip(), code="yaml-syntax", hint=hint)
 
 
-def _read_text(path: Path, rel: str) -> tuple[str | None, Diagnostic | None]:
+def _read_text(path: Path, rel: str, raw: bytes | None = None) -> tuple[str | None, Diagnostic | None]:
+    """The file's text (from `raw` when the caller read it already), newlines as Python reads them."""
     try:
-        return path.read_text(encoding="utf-8"), None
+        if raw is None:
+            return path.read_text(encoding="utf-8"), None
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), None
     except UnicodeDecodeError as exc:
         return None, Diagnostic(rel, 1, 1, "", f"not UTF-8 text ({exc.reason})", code="encoding")
     except OSError as exc:
@@ -262,9 +269,9 @@ def parse_yaml(text: str, path: Path, rel: str, line_offset: int = 0, what: str 
     return doc
 
 
-def read_yaml(path: Path, rel: str) -> Document:
+def read_yaml(path: Path, rel: str, raw: bytes | None = None) -> Document:
     """Parse a YAML file."""
-    text, problem = _read_text(path, rel)
+    text, problem = _read_text(path, rel, raw)
     if text is None:
         doc = Document(path=path, rel=rel)
         doc.diagnostics.append(problem)  # type: ignore[arg-type]
@@ -292,9 +299,9 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     return front, after, body_line
 
 
-def read_markdown(path: Path, rel: str) -> Document:
+def read_markdown(path: Path, rel: str, raw: bytes | None = None) -> Document:
     """Parse a Markdown file whose YAML front matter sits between two `---` lines."""
-    text, problem = _read_text(path, rel)
+    text, problem = _read_text(path, rel, raw)
     if text is None:
         doc = Document(path=path, rel=rel)
         doc.diagnostics.append(problem)  # type: ignore[arg-type]

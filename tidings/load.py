@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from . import checks
+from .cache import ParseCache
 from .diagnostics import Diagnostic, did_you_mean, sort_key
 from .documents import Document, read_markdown, read_yaml
 from .errors import diagnostics_from
@@ -84,6 +85,7 @@ class Parsed:
     doc: Document
     model: FileModel | None = None  # None when the file is invalid
     checkable: FileModel | None = None  # the model, or the salvaged valid part of an invalid file
+    domain: Any = None  # the domain object (an Incident, ...) when the file is valid
 
 
 def _validate(doc: Document, kind: str) -> FileModel | None:
@@ -148,7 +150,48 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
-def _read_folder(root: Path, folder: Folder, diagnostics: list[Diagnostic]) -> list[Parsed]:
+# The domain object each kind of content file becomes.
+DOMAIN: dict[str, type[FromFile]] = {
+    "incident": Incident,
+    "maintenance": Maintenance,
+    "runbook": Runbook,
+    "schedule": Schedule,
+    "policy": Policy,
+}
+
+
+def _parse_item(root: Path, path: Path, rel: str, folder: Folder, raw: bytes | None) -> Parsed:
+    """Read, parse and validate one content file (the part a cache can keep: it reads one file only)."""
+    doc = read_markdown(path, rel, raw) if folder.markdown else read_yaml(path, rel, raw)
+    digest = ParseCache.key(rel, raw) if raw is not None else ""
+    item_id = path.stem
+    if not ID_PATTERN.match(item_id):
+        doc.diagnostics.append(
+            Diagnostic(
+                rel,
+                1,
+                1,
+                "",
+                f"file name {path.name!r} is not a valid id: use lowercase letters, digits, '.', '_' and '-'",
+                "error",
+                "bad-id",
+                f"rename it to '{slugify(item_id)}{path.suffix}'",
+            )
+        )
+    model = _validate(doc, folder.kind)
+    parsed = Parsed(folder.kind, item_id, doc, model, model or _salvage(doc, folder.kind))
+    cls = DOMAIN.get(folder.kind)
+    if model is not None and cls is not None:
+        extra: dict[str, object] = {"id": item_id, "path": rel, "digest": digest}
+        if "body" in cls.model_fields:
+            extra["body"] = doc.body
+        parsed.domain = cls.from_file(model, **extra)
+    return parsed
+
+
+def _read_folder(
+    root: Path, folder: Folder, diagnostics: list[Diagnostic], cache: ParseCache | None = None
+) -> list[Parsed]:
     base = root / folder.path
     if not base.is_dir():
         return []
@@ -171,24 +214,20 @@ def _read_folder(root: Path, folder: Folder, diagnostics: list[Diagnostic]) -> l
                 )
             )
             continue
-        doc = read_markdown(path, rel) if folder.markdown else read_yaml(path, rel)
-        item_id = path.stem
-        if not ID_PATTERN.match(item_id):
-            doc.diagnostics.append(
-                Diagnostic(
-                    rel,
-                    1,
-                    1,
-                    "",
-                    f"file name {path.name!r} is not a valid id: use lowercase letters, digits, "
-                    "'.', '_' and '-'",
-                    "error",
-                    "bad-id",
-                    f"rename it to '{slugify(item_id)}{path.suffix}'",
-                )
-            )
-        model = _validate(doc, folder.kind)
-        parsed.append(Parsed(folder.kind, item_id, doc, model, model or _salvage(doc, folder.kind)))
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            parsed.append(_parse_item(root, path, rel, folder, None))  # words the problem
+            continue
+        if cache is None:
+            parsed.append(_parse_item(root, path, rel, folder, raw))
+            continue
+        key = cache.key(rel, raw)
+        item = cache.get(key)
+        if item is None:
+            item = _parse_item(root, path, rel, folder, raw)
+            cache.put(key, item)
+        parsed.append(item)
     return parsed
 
 
@@ -224,13 +263,7 @@ def _domain(
     parsed: list[Parsed], kind: str, cls: type[D], key: Callable[[D], Any] | None = None
 ) -> tuple[D, ...]:
     """The valid files of one kind as domain objects, with their id, path and (for Markdown) body."""
-    items = []
-    for p in parsed:
-        if p.kind == kind and p.model is not None:
-            extra: dict[str, object] = {"id": p.id, "path": p.doc.rel}
-            if "body" in cls.model_fields:
-                extra["body"] = p.doc.body
-            items.append(cls.from_file(p.model, **extra))
+    items = [p.domain for p in parsed if p.kind == kind and p.domain is not None]
     return tuple(sorted(items, key=key) if key else items)
 
 
@@ -249,8 +282,8 @@ def _components(site: SiteFile) -> tuple[Component, ...]:
     )
 
 
-def load(root: Path | str) -> LoadResult:
-    """Read, validate and check the status repo at `root`."""
+def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
+    """Read, validate and check the status repo at `root`; `cache` keeps parsed files between runs."""
     root = Path(root).resolve()
     diagnostics: list[Diagnostic] = []
 
@@ -282,7 +315,7 @@ def load(root: Path | str) -> LoadResult:
 
     parsed: list[Parsed] = []
     for folder in FOLDERS:
-        parsed.extend(_read_folder(root, folder, diagnostics))
+        parsed.extend(_read_folder(root, folder, diagnostics, cache))
     people_doc: Document | None = None
     people = PeopleFile()
     if (root / PEOPLE_FILE).is_file():

@@ -1,0 +1,136 @@
+"""Incremental builds: after an edit, an addition, a deletion or a rename, the site is byte for byte
+what a cold build writes, and only the pages that depend on the change are rendered again."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tidings.generator import write
+from tidings.generator.build import build
+
+NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+INCIDENTS = "content/incidents"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
+
+
+def assert_same_as_cold(root: Path, out: Path, tmp_path: Path, name: str) -> None:
+    cold = tmp_path / f"cold-{name}"
+    build(root, cold, now=NOW, cache=False)
+    incremental, expected = tree(out), tree(cold)
+    assert sorted(incremental) == sorted(expected)
+    assert [p for p in expected if incremental[p] != expected[p]] == []
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(PROJECT_ROOT / ".gitlab", root / ".gitlab")
+    shutil.copytree(PROJECT_ROOT / "content", root / "content")
+    return root
+
+
+def inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def test_edit_add_delete_rename_each_equal_a_cold_build(repo, tmp_path):
+    out = tmp_path / "public"
+    first = build(repo, out, now=NOW)
+    assert first.reused == 0
+    untouched = out / "incidents" / "2026-06-03-ci-runner-queue.html"
+    before = inode(untouched)
+
+    again = build(repo, out, now=NOW)
+    assert again.rendered == 0 and again.reused == again.files  # nothing changed, nothing written
+    assert inode(untouched) == before
+
+    # Edit one incident's title.
+    edited = repo / INCIDENTS / "2026-07-08-api-errors.md"
+    edited.write_text(edited.read_text().replace("title: ", "title: Edited, ", 1))
+    result = build(repo, out, now=NOW)
+    assert "Edited, " in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
+    assert 0 < result.rendered < result.files / 2
+    assert inode(untouched) == before  # a page that does not depend on the edit is not rewritten
+    assert_same_as_cold(repo, out, tmp_path, "edit")
+
+    # Add one (a copy with a new id).
+    shutil.copy(edited, repo / INCIDENTS / "2026-07-09-api-errors-again.md")
+    result = build(repo, out, now=NOW)
+    assert (out / "incidents" / "2026-07-09-api-errors-again.html").is_file()
+    assert 0 < result.rendered < result.files / 2
+    assert_same_as_cold(repo, out, tmp_path, "add")
+
+    # Delete one.
+    (repo / INCIDENTS / "2026-07-09-api-errors-again.md").unlink()
+    build(repo, out, now=NOW)
+    assert not (out / "incidents" / "2026-07-09-api-errors-again.html").exists()
+    assert_same_as_cold(repo, out, tmp_path, "delete")
+
+    # Rename one: its page moves, nothing is left at the old path.
+    edited.rename(repo / INCIDENTS / "2026-07-08-api-errors-renamed.md")
+    build(repo, out, now=NOW)
+    assert (out / "incidents" / "2026-07-08-api-errors-renamed.html").is_file()
+    assert not (out / "incidents" / "2026-07-08-api-errors.html").exists()
+    assert_same_as_cold(repo, out, tmp_path, "rename")
+    assert inode(untouched) == before
+
+
+def test_templates_settings_and_the_clock_reach_every_page_that_shows_them(repo, tmp_path):
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    # A theme override: every page extends base.html.
+    (repo / "site_templates").mkdir()
+    (repo / "site_templates" / "base.html").write_text(
+        '{% extends "default:base.html" %}{% block feeds %}{{ super() }}<meta name="x-test" content="1">'
+        "{% endblock %}"
+    )
+    result = build(repo, out, now=NOW)
+    pages = list(out.rglob("*.html"))
+    assert result.rendered == len(pages)  # every page, and nothing else (feeds, API, badges stay)
+    assert all('name="x-test"' in p.read_text() for p in pages)
+    assert_same_as_cold(repo, out, tmp_path, "theme")
+    # A component renamed in the site settings shows on incident pages.
+    site = repo / ".gitlab" / "status-page.yml"
+    site.write_text(site.read_text().replace("name: REST API", "name: Public REST API"))
+    build(repo, out, now=NOW)
+    assert "Public REST API" in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "settings")
+    # A day later: the index and the pages about now change, incident pages stay.
+    later = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)
+    page = out / "incidents" / "2026-06-03-ci-runner-queue.html"
+    before = inode(page)
+    build(repo, out, now=later)
+    assert inode(page) == before
+    cold = tmp_path / "cold-later"
+    build(repo, cold, now=later, cache=False)
+    assert tree(out) == tree(cold)
+
+
+def test_a_folder_changed_by_hand_is_not_trusted(repo, tmp_path):
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    shutil.rmtree(out)
+    out.mkdir()  # someone emptied it: there is nothing to take over
+    result = build(repo, out, now=NOW)
+    assert result.reused == 0
+    assert_same_as_cold(repo, out, tmp_path, "emptied")
+
+
+def test_the_cache_is_safe_to_delete_and_processes_render_the_same(repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(write, "PARALLEL_MIN", 1)  # the demo is small: use processes anyway
+    out = tmp_path / "public"
+    build(repo, out, now=NOW, workers=2)
+    assert_same_as_cold(repo, out, tmp_path, "processes")
+    shutil.rmtree(repo / ".tidings-cache")
+    result = build(repo, out, now=NOW)
+    assert result.reused == 0  # no manifest: everything rendered afresh
+    assert_same_as_cold(repo, out, tmp_path, "no-cache")
