@@ -215,3 +215,7 @@ main.add_command(oncall)
 from .import_cli import import_group  # noqa: E402
 
 main.add_command(import_group)
+
+from .init_cli import init  # noqa: E402
+
+main.add_command(init)
