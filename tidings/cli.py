@@ -219,3 +219,7 @@ main.add_command(import_group)
 from .init_cli import init  # noqa: E402
 
 main.add_command(init)
+
+from .log_cli import log  # noqa: E402
+
+main.add_command(log)
