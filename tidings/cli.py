@@ -137,22 +137,27 @@ def build(root: Path, out: Path | None, cache: bool, jobs: int | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int, help="0 picks a free port.")
 def serve(root: Path, host: str, port: int) -> None:
-    """Build ROOT into a temporary folder and serve it over HTTP."""
+    """Preview ROOT: build, serve on HOST:PORT, rebuild and reload browsers on every change."""
     import tempfile
 
-    from tidings.generator.build import BuildFailed
     from tidings.generator.build import build as build_site
-    from tidings.generator.serve import serve_folder
+    from tidings.generator.serve import LiveSite, serve_live
 
     _require_status_repo(root)
     with tempfile.TemporaryDirectory(prefix="tidings-serve-") as tmp:
         out = Path(tmp) / "site"
-        try:
-            build_site(root, out)
-        except BuildFailed as exc:
-            _print_diagnostics(exc.diagnostics)
-            raise click.ClickException(str(exc)) from exc
-        serve_folder(out, host, port, on_ready=lambda url: click.echo(f"Serving {root.resolve()} at {url}"))
+
+        def rebuild() -> None:
+            # One process: forking beside the server's threads is unsafe, and rebuilds are small.
+            build_site(root, out, cache=True, workers=1)
+
+        site = LiveSite(root, rebuild, out)
+        serve_live(
+            site,
+            host,
+            port,
+            on_ready=lambda url: click.echo(f"Serving {root.resolve()} at {url} (rebuilds on every change)"),
+        )
 
 
 @main.group()
