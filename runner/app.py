@@ -1,6 +1,8 @@
 """The runner's HTTP service (ASGI, Starlette): alerts in, 2xx only once they are on disk.
 
-Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text).
+Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text), and
+GET/POST /ack/{token} (runner/ack.py). With `tick_seconds`, the escalation tick runs every so often
+in a thread, under the worker's lock for its git operations (runner/tick.py).
 Every refusal writes nothing: 404 unknown integration, 401 bad token, 413 over 1 MiB, 400 not
 JSON, 422 the wrong shape (naming the field).
 """
@@ -23,9 +25,12 @@ from starlette.routing import Route
 
 from tidings import clock
 
+from .ack import ack_endpoint
+from .clone import Clone
 from .events import PayloadError
 from .journal import Journal
 from .service import parse
+from .tick import tick
 from .worker import Metrics, Worker, recover
 
 log = logging.getLogger(__name__)
@@ -37,12 +42,18 @@ def _error(status: int, message: str, **extra: str) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def create_app(root: Path, state_dir: Path | None = None, do_push: bool = True) -> Starlette:
-    """The runner for the status repo clone at `root`; its journal lives in `state_dir`."""
+def create_app(
+    root: Path, state_dir: Path | None = None, do_push: bool = True, tick_seconds: float | None = None
+) -> Starlette:
+    """The runner for the status repo clone at `root`; its journal lives in `state_dir`.
+
+    `tick_seconds`: run the escalation tick that often (None: not at all).
+    """
     root = root.resolve()
     state = state_dir or root / ".git" / "tidings-runner"
     metrics = Metrics()
     holder: dict[str, Worker] = {}
+    clones: dict[str, Clone] = {}
 
     async def receive_alert(request: Request) -> Response:
         kind = request.path_params["kind"]
@@ -125,6 +136,15 @@ def create_app(root: Path, state_dir: Path | None = None, do_push: bool = True) 
         ]
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
+    async def escalate(clone: Clone, every: float) -> None:
+        """The escalation tick, in a thread, every `every` seconds; a failing tick is logged, not fatal."""
+        while True:
+            try:
+                await asyncio.to_thread(tick, clone, clock.now())
+            except Exception:
+                log.exception("escalation tick failed; trying again in %.0f s", every)
+            await asyncio.sleep(every)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         applied = recover(root)
@@ -134,18 +154,23 @@ def create_app(root: Path, state_dir: Path | None = None, do_push: bool = True) 
             journal.close()
             raise RuntimeError(f"no valid integrations in {root}/.gitlab/integrations.yml")
         holder["worker"] = worker
-        task = asyncio.create_task(worker.run())
+        clone = clones["clone"] = Clone(root, worker.do_push, worker.lock, worker.reapply_from_remote)
+        tasks = [asyncio.create_task(worker.run())]
+        if tick_seconds:
+            tasks.append(asyncio.create_task(escalate(clone, tick_seconds)))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             journal.close()
 
     routes = [
         Route("/alerts/{kind:str}/{integration:str}", receive_alert, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
+        Route("/ack/{token:str}", ack_endpoint(lambda: clones["clone"]), methods=["GET", "POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,6 +109,8 @@ class Worker:
         self.unpushed = self.do_push  # a crash may have come between commit and push
         self.blocked = ""  # why the worker is waiting (an invalid repo), shown by /healthz
         self.integrations: dict[str, Integration] = {}
+        # Held for every git operation in the clone: a step here, the escalation tick, an ack link.
+        self.lock = threading.Lock()
         self._config_head = ""
         self.refresh_config()
 
@@ -239,16 +242,17 @@ class Worker:
 
     def step(self) -> bool:
         """One round: sync, apply what is waiting, push. True when there may be more to do now."""
-        self.sync()
-        self.refresh_config()
-        entries = self.journal.after(self.applied, BATCH_LIMIT)
-        applied = bool(entries) and self.apply_batch(entries)
-        if not self.do_push:
-            self.journal.compact(last_applied_seq(self.root))
-        was_unpushed = self.unpushed
-        self.push_if_needed()
-        reapplying = was_unpushed and self.depth > 0 and not self.unpushed
-        return (applied and len(entries) == BATCH_LIMIT) or reapplying
+        with self.lock:
+            self.sync()
+            self.refresh_config()
+            entries = self.journal.after(self.applied, BATCH_LIMIT)
+            applied = bool(entries) and self.apply_batch(entries)
+            if not self.do_push:
+                self.journal.compact(last_applied_seq(self.root))
+            was_unpushed = self.unpushed
+            self.push_if_needed()
+            reapplying = was_unpushed and self.depth > 0 and not self.unpushed
+            return (applied and len(entries) == BATCH_LIMIT) or reapplying
 
     async def _settle(self) -> None:
         """Wait while requests keep arriving (up to MAX_DELAY): a burst then costs one commit, and

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, clock
 from .layout import SCHEMA_DIR, SITE_FILE
 from .load import load
 from .report import FORMATS, render
@@ -201,21 +201,78 @@ def runner_apply(root: Path, kind: str, integration_id: str | None, push: bool, 
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--push/--no-push", default=True, show_default=True, help="Push commits to the clone's remote.")
-def runner_serve(root: Path, host: str, port: int, push: bool) -> None:
-    """Receive alert webhooks and apply them to the clone at ROOT as commits."""
+@click.option(
+    "--tick-seconds",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Run the escalation tick this often; 0 turns escalation off.",
+)
+def runner_serve(root: Path, host: str, port: int, push: bool, tick_seconds: float) -> None:
+    """Receive alert webhooks and apply them to the clone at ROOT as commits; escalate and page."""
     import uvicorn
 
     from tidings.runner.app import create_app
 
     _require_status_repo(root)
     click.echo(f"Runner for {root.resolve()} on http://{host}:{port}/", err=True)
-    uvicorn.run(create_app(root, do_push=push), host=host, port=port, log_level="warning", access_log=False)
+    app = create_app(root, do_push=push, tick_seconds=tick_seconds or None)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@runner.command("tick")
+@root_argument
+@click.option(
+    "--push/--no-push",
+    default=True,
+    show_default=True,
+    help="Push each record before sending (needed when several runners or jobs tick).",
+)
+def runner_tick(root: Path, push: bool) -> None:
+    """Page whoever is due for open incidents in ROOT; record every page and delivery as commits.
+
+    Safe to run twice or at once. Exits 1 when a delivery failed, a page waits for the remote,
+    or the repo has errors, so a scheduled pipeline shows it.
+    """
+    from tidings.runner.clone import CloneConflict
+    from tidings.runner.tick import tick_root
+
+    _require_status_repo(root)
+    try:
+        result = tick_root(root, clock.now(), do_push=push)
+    except CloneConflict as exc:
+        raise click.ClickException(str(exc)) from exc
+    for due in result.recorded:
+        who = due.person or "nobody (no one on call)"
+        click.echo(
+            f"page {due.key[:12]} {due.incident}: {who}, {due.policy} rule {due.rule}, round {due.round}"
+        )
+    for key in result.taken_over:
+        click.echo(f"took over page {key[:12]} (its runner never sent it)")
+    for d in result.deliveries:
+        tries = f"{d.attempts} {'try' if d.attempts == 1 else 'tries'}"
+        click.echo(
+            f"{d.state} {d.key[:12]} to {d.person} on {d.channel} ({tries})"
+            + (f": {d.error}" if d.error else "")
+        )
+    if result.waiting:
+        click.echo(
+            f"{len(result.waiting)} page(s) committed, not yet pushed: sent once the push goes through"
+        )
+    if result.blocked:
+        raise click.ClickException(result.blocked)
+    if not result.ok:
+        sys.exit(1)
 
 
 # At the end, because tidings.oncall_cli reuses this module's helpers (it imports them lazily).
 from .oncall_cli import oncall  # noqa: E402
 
 main.add_command(oncall)
+
+from .incident_cli import incident  # noqa: E402
+
+main.add_command(incident)
 
 from .import_cli import import_group  # noqa: E402
 

@@ -80,6 +80,46 @@ def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _tagged_union(annotation: Any) -> tuple[str, dict[str, type[BaseModel]]] | None:
+    """(discriminator, tag -> model) when `annotation` is (a list of) a tagged union of models."""
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return _tagged_union(typing.get_args(annotation)[0])
+    if origin is not typing.Annotated:
+        return None
+    union, *metadata = typing.get_args(annotation)
+    discriminator = next((m.discriminator for m in metadata if getattr(m, "discriminator", None)), None)
+    if not isinstance(discriminator, str):
+        return None
+    members: dict[str, type[BaseModel]] = {}
+    for member in typing.get_args(union):
+        for tag in typing.get_args(member.model_fields[discriminator].annotation):
+            members[tag] = member
+    return discriminator, members
+
+
+def untag(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[list[str | int], type[BaseModel] | None]:
+    """Drop the tags pydantic puts into the loc of a tagged union (`channels[2].email.port`), and give
+    the model of the mapping the last part is in."""
+    out: list[str | int] = []
+    current: type[BaseModel] | None = model
+    parent: type[BaseModel] | None = model
+    members: dict[str, type[BaseModel]] | None = None
+    for part in loc:
+        if members is not None and isinstance(part, str) and part in members:
+            current, members = members[part], None
+            continue
+        out.append(part)
+        parent = current
+        if isinstance(part, int) or current is None:
+            continue
+        info = {(f.alias or name): f for name, f in current.model_fields.items()}.get(part)
+        tagged = _tagged_union(info.annotation) if info is not None else None
+        members = tagged[1] if tagged else None
+        current = None if info is None or tagged else _unwrap_model(info.annotation)
+    return out, parent
+
+
 def model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
     """The model class that the mapping at `loc` is validated against, if any."""
     current: type[BaseModel] | None = model
@@ -108,6 +148,7 @@ def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]
     out: list[Diagnostic] = []
     for err in exc.errors(include_url=False):
         loc, is_key = _clean_loc(err["loc"])
+        loc, parent_model = untag(model, loc)
         kind = err["type"]
         value = err.get("input")
         ctx = err.get("ctx") or {}
@@ -122,7 +163,6 @@ def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]
             code = "missing-key"
         elif kind == "extra_forbidden":
             line, col = doc.position(loc, key=True)
-            parent_model = model_at(model, loc[:-1])
             choices = allowed_keys(parent_model) if parent_model else []
             message = f"unknown key '{loc[-1]}'"
             hint = did_you_mean(loc[-1], choices)
@@ -133,6 +173,14 @@ def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]
             choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
             message = f"{value!r} is not one of: {', '.join(choices)}"
             hint = did_you_mean(value, choices)
+            code = "bad-value"
+        elif kind == "union_tag_invalid":
+            loc = [*loc, str(ctx.get("discriminator", "")).strip("'")]
+            line, col = doc.position(loc)
+            field = field_path(loc)
+            choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+            message = f"{ctx.get('tag')!r} is not one of: {', '.join(choices)}"
+            hint = did_you_mean(ctx.get("tag"), choices)
             code = "bad-value"
         elif kind == "timezone_aware":
             message = f"timestamp {value!r} has no timezone"

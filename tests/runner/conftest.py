@@ -51,17 +51,20 @@ def _free_port() -> int:
 
 
 class Runner:
-    def __init__(self, root: Path):
+    # The alert tests run without the escalation tick, so their commits are only the alerts'.
+    def __init__(self, root: Path, args: tuple[str, ...] = ("--tick-seconds", "0"), env: dict | None = None):
         self.root = root
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.args = args
+        self.env = env or {}
 
     def start(self) -> None:
         tidings = str(Path(sys.executable).parent / "tidings")
         self.process = subprocess.Popen(
-            [tidings, "runner", "serve", str(self.root), "--port", str(self.port)],
-            env={**os.environ, **ENV},
+            [tidings, "runner", "serve", str(self.root), "--port", str(self.port), *self.args],
+            env={**os.environ, **ENV, **self.env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -133,3 +136,55 @@ def wait_for(predicate, timeout: float = 30, what: str = "condition"):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# --- escalation and notifications ----------------------------------------------------------------
+
+ACK_SECRET = "a-test-ack-secret-of-some-length"
+HOOK_SECRET = "a-test-webhook-secret"
+
+
+@pytest.fixture
+def http_receiver():
+    from tests.runner.receivers import HttpReceiver
+
+    receiver = HttpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def smtp_receiver():
+    from tests.runner.receivers import SmtpReceiver
+
+    receiver = SmtpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def commit_all(work: Path, message: str) -> None:
+    """Commit every change in `work` as a person would, and push it."""
+    _run("git", "add", "-A", cwd=work)
+    _run("git", "-c", "user.name=Ada", "-c", "user.email=ada@example.com", "commit", "-qm", message, cwd=work)
+    _run("git", "push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=work)
+
+
+@pytest.fixture
+def paging(clone, http_receiver, smtp_receiver, monkeypatch):
+    """The clone with .gitlab/notifications.yml pointing at the local receivers, and their secrets set."""
+    (clone / ".gitlab" / "notifications.yml").write_text(
+        "runner_url: https://runner.test/\n"
+        "ack_expires_minutes: 60\n"
+        "retry: {attempts: 3, backoff_seconds: 0.01, timeout_seconds: 5}\n"
+        "channels:\n"
+        "  - {id: slack, kind: slack, url_env: TEST_SLACK_URL}\n"
+        f"  - {{id: hook, kind: webhook, url: '{http_receiver.url}/hook', secret_env: TEST_HOOK_SECRET}}\n"
+        f"  - {{id: mail, kind: email, host: 127.0.0.1, port: {smtp_receiver.port}, security: none,"
+        " from: 'Tidings <oncall@example.com>'}\n"
+    )
+    commit_all(clone, "Page through the test receivers")
+    env = {"TEST_SLACK_URL": f"{http_receiver.url}/slack", "TEST_HOOK_SECRET": HOOK_SECRET,
+           "TIDINGS_ACK_SECRET": ACK_SECRET}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
