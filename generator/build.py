@@ -30,7 +30,7 @@ from .feeds import render_feeds
 from .pages import Output, render_pages
 from .site import Site
 from .templates import environment
-from .write import Manifest, check_output, write_site
+from .write import Manifest, Progress, check_output, write_site
 
 STATIC_ASSETS = ("style.css", "localtime.js")
 
@@ -88,6 +88,7 @@ def build(
     now: datetime | None = None,
     cache: bool = True,
     workers: int = 1,
+    progress: Progress | None = None,
 ) -> BuildResult:
     """Build the public site of the status repo at `root` into `out`; refuse (writing nothing) on errors.
 
@@ -103,13 +104,15 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(root, out, now, cache, workers)
+        return _build(root, out, now, cache, workers, progress)
     finally:
         if collecting:
             gc.enable()
 
 
-def _build(root: Path, out: Path, now: datetime | None, cache: bool, workers: int) -> BuildResult:
+def _build(
+    root: Path, out: Path, now: datetime | None, cache: bool, workers: int, progress: Progress | None
+) -> BuildResult:
     parse_cache = ParseCache(root) if cache else None
     result = load(root, parse_cache)
     if result.errors:
@@ -134,7 +137,7 @@ def _build(root: Path, out: Path, now: datetime | None, cache: bool, workers: in
 
     manifest = Manifest(root, out) if cache else None
     try:
-        written = write_site(outputs(), out, manifest, workers)
+        written = write_site(outputs(), out, manifest, workers, progress)
     except TemplateError as exc:
         raise BuildFailed([template_diagnostic(exc)]) from exc
     if parse_cache is not None:

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jinja2 import TemplateError
 
@@ -108,6 +108,13 @@ class Written:
 _JOBS: list[Output] = []
 
 
+class Progress(Protocol):
+    """Told how many pages there are to render, then each time some are done (a progress bar)."""
+
+    def start(self, total: int) -> None: ...
+    def advance(self, done: int) -> None: ...
+
+
 def _render_into(staging: Path, start: int, stop: int) -> list[Any]:
     """Render jobs[start:stop] into staging; template errors come back as diagnostics."""
     from .build import template_diagnostic
@@ -125,25 +132,36 @@ def _render_into(staging: Path, start: int, stop: int) -> list[Any]:
     return problems
 
 
-def _render_all(jobs: list[Output], staging: Path, workers: int) -> None:
+def _render_chunk(args: tuple[Path, int, int]) -> tuple[int, list[Any]]:
+    staging, start, stop = args
+    return stop - start, _render_into(staging, start, stop)
+
+
+def _render_all(jobs: list[Output], staging: Path, workers: int, progress: Progress | None) -> None:
     global _JOBS
-    if workers <= 1 or len(jobs) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
-        _JOBS = jobs
-        try:
-            problems = _render_into(staging, 0, len(jobs))
-        finally:
-            _JOBS = []
-    else:
-        _JOBS = jobs
-        step = -(-len(jobs) // (workers * 4))  # a few chunks a worker, so one slow chunk does not hold all
-        try:
+    parallel = workers > 1 and len(jobs) >= PARALLEL_MIN and "fork" in multiprocessing.get_all_start_methods()
+    # Chunks: a few a worker, so one slow chunk does not hold the rest; small enough for a smooth bar.
+    step = max(1, min(200, -(-len(jobs) // (workers * 4)))) if parallel else 50
+    chunks = [(staging, n, min(n + step, len(jobs))) for n in range(0, len(jobs), step)]
+    if progress is not None:
+        progress.start(len(jobs))
+    problems: list[Any] = []
+    _JOBS = jobs
+    try:
+        if parallel:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = pool.starmap(
-                    _render_into, [(staging, n, min(n + step, len(jobs))) for n in range(0, len(jobs), step)]
-                )
-        finally:
-            _JOBS = []
-        problems = [p for chunk in results for p in chunk]
+                for done, found in pool.imap_unordered(_render_chunk, chunks):
+                    problems += found
+                    if progress is not None:
+                        progress.advance(done)
+        else:
+            for chunk in chunks:
+                done, found = _render_chunk(chunk)
+                problems += found
+                if progress is not None:
+                    progress.advance(done)
+    finally:
+        _JOBS = []
     if problems:
         from .build import BuildFailed
 
@@ -151,7 +169,11 @@ def _render_all(jobs: list[Output], staging: Path, workers: int) -> None:
 
 
 def write_site(
-    outputs: Iterable[Output], out: Path, manifest: Manifest | None = None, workers: int = 1
+    outputs: Iterable[Output],
+    out: Path,
+    manifest: Manifest | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
 ) -> Written:
     """Write every output under `out`, replacing what was there only once all are written."""
     out = out.resolve()
@@ -192,7 +214,7 @@ def write_site(
                     target.write_bytes(data)
             else:
                 jobs.append(output)
-        _render_all(jobs, staging, workers)
+        _render_all(jobs, staging, workers, progress)
         (staging / MARKER).write_text("Written by `tidings build`, which replaces this folder whole.\n")
         os.chmod(staging, 0o755)
         retired = out.with_name(f".{out.name}-old")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,6 +18,32 @@ from .schema import write_schemas
 root_argument = click.argument(
     "root", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
+
+
+class _Bar:
+    """click's progress bar, opened once the total is known (generator.write.Progress)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        if total:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def advance(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done)
+            if self.bar.pos >= self.bar.length:
+                self.bar.__exit__(None, None, None)
+                self.bar = None
+
+
+def _progress_bar(label: str) -> _Bar | None:
+    """A progress bar on a terminal; none in CI, when piped, or with --quiet."""
+    quiet = click.get_current_context().find_root().params.get("quiet")
+    return _Bar(label) if sys.stderr.isatty() and not quiet else None
 
 
 def _require_status_repo(root: Path) -> None:
@@ -120,7 +147,7 @@ def build(root: Path, out: Path | None, cache: bool, jobs: int | None) -> None:
     _require_status_repo(root)
     out = out or root / "public"
     try:
-        result = build_site(root, out, cache=cache, workers=jobs or 0)
+        result = build_site(root, out, cache=cache, workers=jobs or 0, progress=_progress_bar("Rendering"))
     except UnsafeOutput as exc:
         raise click.UsageError(f"refusing to build there: {exc}") from exc
     except BuildFailed as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -150,3 +153,20 @@ def test_a_template_error_names_the_template_and_line(make_repo, tmp_path):
     (problem,) = failure.value.diagnostics
     assert problem.path == "incident.html" and problem.line == 3 and "nope" in problem.message
     assert not (tmp_path / "public").exists()
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux script for a terminal")
+def test_a_progress_bar_on_a_terminal_only(make_repo, tmp_path):
+    root = make_repo({})
+    tidings = str(Path(sys.executable).parent / "tidings")
+
+    def on_a_terminal(*args: str) -> str:
+        command = " ".join([tidings, *args])
+        return subprocess.run(["script", "-qc", command, "/dev/null"], capture_output=True, text=True).stdout
+
+    assert "Rendering" in on_a_terminal("build", str(root), "--out", str(tmp_path / "a"))
+    assert "Rendering" not in on_a_terminal("-q", "build", str(root), "--out", str(tmp_path / "b"))
+    piped = subprocess.run(
+        [tidings, "build", str(root), "--out", str(tmp_path / "c")], capture_output=True, text=True
+    )
+    assert piped.returncode == 0 and "Rendering" not in piped.stdout + piped.stderr
