@@ -181,21 +181,31 @@ def test_review_job_builds_a_preview_and_names_its_url(repo: Path) -> None:
     assert env.rstrip().endswith("/artifacts/public/index.html")
 
 
-def test_alert_job_commits_as_the_runner_and_pushes(repo: Path, tmp_path: Path) -> None:
+def test_alert_job_commits_as_the_runner_signs_and_pushes(repo: Path, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(remote)], check=True)
+    key = tmp_path / "signing-key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runner", "-f", str(key)], check=True
+    )
     payload = {"title": "Checkout is down", "start_time": "2026-11-30T10:00:00Z", "service": "api",
                "fingerprint": "checkout-1"}  # fmt: skip
     run = run_job(
         repo, "tidings:alert", "trigger",
         TIDINGS_ALERT_PAYLOAD=json.dumps(payload), TIDINGS_ALERT_SOURCE="generic",
-        TIDINGS_PUSH_URL=str(remote),
+        TIDINGS_PUSH_URL=str(remote), TIDINGS_SIGNING_KEY=str(key),
     )  # fmt: skip
     assert run.returncode == 0, run.output
     assert "opened 2026-11-30-checkout-is-down" in run.output
     pushed = _git(remote, "log", "-1", "--format=%an <%ae>%n%B", "main")
     assert pushed.startswith("Tidings runner <runner@tidings.invalid>")
     assert "Tidings-Source: generic/uptime-checks" in pushed
+    signers = tmp_path / "allowed-signers"
+    signers.write_text(f"runner@tidings.invalid {key.with_suffix('.pub').read_text()}")
+    verified = _git(
+        remote, "-c", f"gpg.ssh.allowedSignersFile={signers}", "log", "-1", "--format=%G?", "main"
+    )
+    assert verified.strip() == "G"  # a good signature by the runner's key
 
 
 def test_alert_job_without_a_token_fails_before_changing_anything(repo: Path) -> None:
@@ -241,3 +251,29 @@ def test_tick_job_definition(project_copy: Path) -> None:
     assert "${TIDINGS_PUSH_TOKEN}@" in setup and "git checkout -B" in setup
     # Nothing secret in the file: the token is only ever a variable.
     assert "TIDINGS_PUSH_TOKEN" not in expanded.get("variables", {})
+
+
+def test_a_repo_from_tidings_init_passes_the_template_jobs(gcl_ready: None, tmp_path: Path) -> None:
+    """The include that `tidings init` writes, pointed at this checkout's template (no network here)."""
+    root = tmp_path / "status"
+    init = subprocess.run(
+        [str(VENV_BIN / "tidings"), "init", str(root), "--yes", "--title", "Acme Status"],
+        capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert init.returncode == 0, init.stderr
+    ci = (root / ".gitlab-ci.yml").read_text()
+    assert "  - remote: https://gitlab.com/tidings/tidings/-/raw/main/.gitlab/ci/tidings.gitlab-ci.yml" in ci
+    (root / ".gitlab/ci").mkdir()
+    shutil.copy2(PROJECT_ROOT / ".gitlab/ci/tidings.gitlab-ci.yml", root / ".gitlab/ci/")
+    (root / ".gitlab-ci.yml").write_text("include:\n  - local: .gitlab/ci/tidings.gitlab-ci.yml\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "New status repo")
+    _git(root, "remote", "add", "origin", REMOTE)
+    assert {n for n, w in jobs_in(root, "merge_request_event").items() if w != "never"} == {
+        "tidings:validate",
+        "tidings:review",
+    }
+    assert run_job(root, "tidings:validate", "merge_request_event").returncode == 0
+    pages = run_job(root, "pages")
+    assert pages.returncode == 0, pages.output
+    assert "Acme Status" in (root / "public/index.html").read_text()
