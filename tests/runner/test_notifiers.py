@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import PROJECT_ROOT
 from tests.runner.receivers import HttpReceiver, SmtpReceiver
-from tidings.model import EmailChannel, Person, RetrySettings, SlackChannel, WebhookChannel
+from tidings.documents import make_yaml, plain
+from tidings.model import EmailChannel, NotificationsFile, Person, RetrySettings, SlackChannel, WebhookChannel
 from tidings.runner.notifiers import Message, deliver, slack_payload, verify_signature
 
 NOW = datetime(2026, 11, 17, 15, 50, tzinfo=UTC)
@@ -180,3 +182,28 @@ def test_a_bug_in_a_notifier_is_a_recorded_failure():
     channel = SlackChannel(id="slack", kind="slack", url_env="SLACK_URL")
     got = deliver(channel, message(), FAST, lambda s: None, lambda: NOW, env={}, sender=broken)
     assert got.state == "failed" and "KeyError" in str(got.error)
+
+
+def _readme_block(start: str, fence: str) -> str:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split(f"```{fence}\n")[1:]]
+    return next(b for b in blocks if start in b)
+
+
+def test_the_readme_verifier_accepts_what_we_send_and_nothing_else(receiver):
+    namespace: dict[str, object] = {}
+    exec(_readme_block("def verify(", "python"), namespace)
+    verify = namespace["verify"]
+    channel = WebhookChannel(id="hook", kind="webhook", url=f"{receiver.url}/hook", secret_env="HOOK_SECRET")
+    sent_at = datetime.now(UTC)  # the README's check reads the real clock
+    deliver(channel, message(at=sent_at), FAST, time.sleep, lambda: sent_at, env={"HOOK_SECRET": SECRET})
+    (request,) = receiver.received
+    assert verify(SECRET.encode(), request.headers, request.body)  # type: ignore[operator]
+    assert not verify(SECRET.encode(), request.headers, request.body.replace(b"critical", b"low"))  # type: ignore[operator]
+    assert not verify(b"wrong", request.headers, request.body)  # type: ignore[operator]
+
+
+def test_the_readme_notifications_example_is_valid():
+    text = _readme_block("$schema=schemas/notifications.schema.json", "yaml")
+    config = NotificationsFile.model_validate(plain(make_yaml().load(text)))
+    assert [c.kind for c in config.channels] == ["slack", "webhook", "email"]
