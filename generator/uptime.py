@@ -1,9 +1,9 @@
 """Uptime per component per day, from incident impact windows.
 
 A day's downtime is the time a component spent in `major_outage` (counted fully) plus the time in
-`partial_outage` (counted at 30%, as Atlassian Statuspage does). Degraded performance and
-maintenance are shown on the bar but are not downtime. Days are calendar days in the site's
-timezone; an unresolved incident lasts until now.
+`partial_outage` (counted at 30%, as Atlassian Statuspage does): the rule of tidings.downtime,
+which `tidings metrics` shares. Degraded performance and maintenance are shown on the bar but are
+not downtime. Days are calendar days in the site's timezone; an unresolved incident lasts until now.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tidings.downtime import WEIGHT, impact_windows
 from tidings.model import IMPACTS, StatusRepo
-
-WEIGHT = {"major_outage": 1.0, "partial_outage": 0.3}
 
 
 @dataclass(frozen=True)
@@ -64,31 +63,11 @@ class Uptime:
         return sum(d.uptime for d in self.days) / len(self.days) if self.days else 100.0
 
 
-def _windows(repo: StatusRepo, now: datetime) -> dict[str, list[tuple[datetime, datetime, str, str]]]:
-    """component id -> [(start, end, impact, incident id)]"""
-    out: dict[str, list[tuple[datetime, datetime, str, str]]] = {}
-    for incident in repo.incidents:
-        end = incident.resolved_at or now
-        if end <= incident.started_at:
-            continue
-        for component, impact in incident.components.items():
-            if impact != "operational":
-                out.setdefault(component, []).append(
-                    (incident.started_at, min(end, now), impact, incident.id)
-                )
-    for m in repo.maintenance:
-        end = min(m.scheduled_until, now)
-        if m.status_at(now) != "scheduled" and end > m.scheduled_for:
-            for component in m.components:
-                out.setdefault(component, []).append((m.scheduled_for, end, "under_maintenance", m.id))
-    return out
-
-
 def uptime_by_component(repo: StatusRepo, now: datetime, zone: ZoneInfo, days: int = 90) -> dict[str, Uptime]:
     """The last `days` calendar days (today included) for every component."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    windows = _windows(repo, now)
+    windows = impact_windows(repo, now)
     result: dict[str, Uptime] = {}
     for component in repo.components:
         window_start = datetime.combine(first, time(), zone).astimezone(UTC)

@@ -312,3 +312,7 @@ main.add_command(init)
 from .log_cli import log  # noqa: E402
 
 main.add_command(log)
+
+from .metrics_cli import metrics  # noqa: E402
+
+main.add_command(metrics)
