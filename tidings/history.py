@@ -189,7 +189,14 @@ def _pages(old: Any, new: Any) -> list[str]:
         if previous is None:
             words.append(f"page recorded ({p.get('person') or 'nobody on call'}, rule {_s(p.get('rule'))})")
         elif previous != p:
-            words.append(f"page to {p.get('person') or 'nobody'} updated")
+            who = p.get("person") or "nobody"
+            sent = _entries(p.get("deliveries"))[len(_entries(previous.get("deliveries"))) :]
+            if sent:
+                words += [f"page to {who} {_s(d.get('state'))} on {_s(d.get('channel'))}" for d in sent]
+            elif previous.get("state") != p.get("state"):
+                words.append(f"page to {who} {_s(previous.get('state'))} -> {_s(p.get('state'))}")
+            else:
+                words.append(f"page to {who} updated")
     return words
 
 

@@ -173,6 +173,29 @@ def test_all_incidents_and_deletions(story: Path) -> None:
         ({}, {"acknowledged_at": "2026-03-14T09:15:00Z"}, ["acknowledged"]),
         ({"postmortem": "a"}, {"postmortem": "b"}, ["postmortem edited"]),
         ({"policy": "a"}, {"policy": "b"}, ["policy changed"]),
+        (
+            {},
+            {"pages": [{"key": "k1", "person": "amara", "rule": 1, "state": "pending"}]},
+            ["page recorded (amara, rule 1)"],
+        ),
+        (
+            {"pages": [{"key": "k1", "person": "amara", "rule": 1, "state": "pending"}]},
+            {
+                "pages": [
+                    {
+                        "key": "k1",
+                        "person": "amara",
+                        "rule": 1,
+                        "state": "sent",
+                        "deliveries": [
+                            {"channel": "slack", "state": "sent"},
+                            {"channel": "email", "state": "failed"},
+                        ],
+                    }
+                ]
+            },
+            ["page to amara sent on slack", "page to amara failed on email"],
+        ),
         ({}, {}, ["no change to the incident's fields (formatting or comments)"]),
     ],
 )
