@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
@@ -31,23 +31,18 @@ class Entry:
     components: tuple[str, ...]
 
 
-def _tag(site: Site, item_id: str, started: datetime, anchor: str) -> str:
-    # RFC 4151 tag URIs: stable, unique, and not tied to where the site happens to be served.
-    host = urlsplit(site.repo.site.base_url or "").hostname or "tidings"
-    return f"tag:{host},{started.date().isoformat()}:{item_id}/{anchor.removeprefix('update-')}"
+def _host(site: Site) -> str:
+    return urlsplit(site.repo.site.base_url or "").hostname or "tidings"
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     """An update that may become a feed entry: cheap to make for every update, rendered only if chosen."""
 
     at: datetime
     id: str
-    kind: str
     item: Incident | Maintenance
     update: Any
     anchor: str
-    started: datetime
     path: str
 
     def entry(self, site: Site) -> Entry:
@@ -62,25 +57,27 @@ class _Candidate:
 
 
 def _candidates(
-    site: Site, kind: str, item: Incident | Maintenance, started: datetime, path: str
+    host: str, kind: str, item: Incident | Maintenance, started: datetime, path: str
 ) -> Iterator[_Candidate]:
     updates: list[Any] = list(item.updates)
+    # RFC 4151 tag URIs: stable, unique, and not tied to where the site happens to be served.
+    prefix = f"tag:{host},{started.date().isoformat()}:{kind}/{item.id}/"
     for update, anchor in with_anchors(updates):
-        item_id = _tag(site, f"{kind}/{item.id}", started, anchor)
-        yield _Candidate(update.at, item_id, kind, item, update, anchor, started, path)
+        yield _Candidate(update.at, prefix + anchor.removeprefix("update-"), item, update, anchor, path)
 
 
 def _all_candidates(site: Site) -> list[_Candidate]:
     """Every public update, newest first (only the newest few of each feed are rendered)."""
+    host = _host(site)
     found = [
         c
         for i in site.repo.incidents
-        for c in _candidates(site, "incident", i, i.started_at, incident_path(i))
+        for c in _candidates(host, "incident", i, i.started_at, incident_path(i))
     ]
     found += [
         c
         for m in site.repo.maintenance
-        for c in _candidates(site, "maintenance", m, m.scheduled_for, maintenance_path(m))
+        for c in _candidates(host, "maintenance", m, m.scheduled_for, maintenance_path(m))
     ]
     return sorted(found, key=lambda c: (c.at, c.id), reverse=True)
 

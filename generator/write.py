@@ -9,6 +9,7 @@ the folder it was written to: a folder that was replaced or edited since is not 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from jinja2 import TemplateError
 
 from tidings.cache import CACHE_DIR
+from tidings.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
     from .pages import Output
@@ -71,15 +73,22 @@ class Manifest:
     out: Path
     keys: dict[str, str | None] = field(default_factory=dict)
     marker: list[int] = field(default_factory=list)
+    stamp: str = ""  # the inputs of that build (generator.build.input_stamp)
+    warning_list: list[Diagnostic] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         name = hashlib.blake2b(str(self.out.resolve()).encode(), digest_size=8).hexdigest()
         self.path = self.root / CACHE_DIR / f"site-{name}.json"
         try:
             stored = json.loads(self.path.read_text())
-            self.keys, self.marker = stored["keys"], stored["marker"]
+            self.keys, self.marker, self.stamp = stored["keys"], stored["marker"], stored["stamp"]
+            self._warnings = stored["warnings"]
         except (OSError, ValueError, KeyError, TypeError):
-            self.keys, self.marker = {}, []
+            self.keys, self.marker, self.stamp, self._warnings = {}, [], "", []
+
+    def warnings(self) -> list[Diagnostic]:
+        """The warnings of the build the manifest records."""
+        return [Diagnostic(**w) for w in self._warnings]
 
     def trusted(self) -> bool:
         """Whether `out` still holds what the manifest says (same marker file, untouched)."""
@@ -93,7 +102,13 @@ class Manifest:
         stat = (self.out / MARKER).stat()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"marker": [stat.st_ino, stat.st_mtime_ns], "keys": keys}, sort_keys=True))
+        stored = {
+            "marker": [stat.st_ino, stat.st_mtime_ns],
+            "keys": keys,
+            "stamp": self.stamp,
+            "warnings": [dataclasses.asdict(w) for w in self.warning_list],
+        }
+        tmp.write_text(json.dumps(stored, sort_keys=True))
         os.replace(tmp, self.path)
 
 
@@ -126,9 +141,9 @@ def _render_into(staging: Path, start: int, stop: int) -> list[Any]:
         except TemplateError as exc:
             problems.append(template_diagnostic(exc))
             continue
-        target = staging / job.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        target = os.path.join(staging, job.path)  # its folder exists: write_site made every folder
+        with open(target, "wb") as handle:
+            handle.write(data)
     return problems
 
 
@@ -168,6 +183,16 @@ def _render_all(jobs: list[Output], staging: Path, workers: int, progress: Progr
         raise BuildFailed(problems)
 
 
+def _same_file(path: str, data: bytes) -> bool:
+    try:
+        if os.stat(path).st_size != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
 def write_site(
     outputs: Iterable[Output],
     out: Path,
@@ -184,7 +209,9 @@ def write_site(
     jobs: list[Output] = []
     reused = 0
     try:
-        folders: set[Path] = set()
+        # Plain strings and os calls: at ten thousand files, pathlib's objects cost more than the I/O.
+        stage, old_root = str(staging), str(out)
+        folders: set[str] = set()
         for output in outputs:
             rel = output.path
             clean = PurePosixPath(rel)
@@ -193,25 +220,27 @@ def write_site(
             if rel in keys:
                 raise OutputClash(f"two outputs want {rel}")
             keys[rel] = output.key
-            target, old = staging / clean, out / clean
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(target.parent)
-            if output.key is not None and previous.get(rel) == output.key and old.is_file():
-                os.link(old, target)
-                reused += 1
+            target, old = os.path.join(stage, rel), os.path.join(old_root, rel)
+            folder = os.path.dirname(target)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            if output.key is not None and previous.get(rel) == output.key:
+                try:
+                    os.link(old, target)
+                    reused += 1
+                    continue
+                except OSError:
+                    pass  # gone from the old folder after all: render it
+                jobs.append(output)
             elif output.key is None:
                 data = output.render()
-                if (
-                    previous
-                    and old.is_file()
-                    and old.stat().st_size == len(data)
-                    and old.read_bytes() == data
-                ):
+                if previous and _same_file(old, data):
                     os.link(old, target)  # the same bytes as before: keep the file as it was
                     reused += 1
                 else:
-                    target.write_bytes(data)
+                    with open(target, "wb") as handle:
+                        handle.write(data)
             else:
                 jobs.append(output)
         _render_all(jobs, staging, workers, progress)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from .model import Incident, Maintenance, NotificationsFile, StatusRepo
 
@@ -21,8 +22,15 @@ def redact(text: str) -> str:
     return MENTION.sub(RESPONDER, text)
 
 
+def _public_update(update: Any) -> Any:
+    body = redact(update.body)
+    if update.author is None and body == update.body:
+        return update  # nothing private in it: the object itself (a copy for each costs a build dearly)
+    return update.model_copy(update={"author": None, "body": body})
+
+
 def _public_updates(updates: list) -> list:  # type: ignore[type-arg]
-    return [u.model_copy(update={"author": None, "body": redact(u.body)}) for u in updates if not u.internal]
+    return [_public_update(u) for u in updates if not u.internal]
 
 
 def _public_incident(incident: Incident) -> Incident:
@@ -49,11 +57,7 @@ def _public_maintenance(maintenance: Maintenance) -> Maintenance:
         update={
             "title": redact(maintenance.title),
             "body": redact(maintenance.body),
-            "updates": [
-                u.model_copy(update={"author": None, "body": redact(u.body)})
-                for u in maintenance.updates
-                if not u.internal
-            ],
+            "updates": _public_updates(maintenance.updates),
         }
     )
 

@@ -3,6 +3,7 @@ what a cold build writes, and only the pages that depend on the change are rende
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,3 +135,20 @@ def test_the_cache_is_safe_to_delete_and_processes_render_the_same(repo, tmp_pat
     result = build(repo, out, now=NOW)
     assert result.reused == 0  # no manifest: everything rendered afresh
     assert_same_as_cold(repo, out, tmp_path, "no-cache")
+
+
+def test_unchanged_inputs_stop_at_once_and_keep_their_warnings(repo, tmp_path):
+    (repo / "content" / "notes.txt").write_text("not content")  # a warning: an ignored file
+    out = tmp_path / "public"
+    first = build(repo, out, now=NOW)
+    assert [w.code for w in first.warnings] == ["unknown-file"] and not first.inputs_unchanged
+    again = build(repo, out, now=NOW)
+    assert again.inputs_unchanged and again.warnings == first.warnings and again.files == first.files
+    # The same bytes with a new mtime: looked at again, and nothing needs writing.
+    page = repo / INCIDENTS / "2026-07-08-api-errors.md"
+    os.utime(page, ns=(page.stat().st_atime_ns, page.stat().st_mtime_ns + 1_000_000))
+    touched = build(repo, out, now=NOW)
+    assert not touched.inputs_unchanged and touched.rendered == 0
+    # Another clock: the pages about now are rendered again.
+    later = build(repo, out, now=datetime(2026, 12, 1, 21, 0, tzinfo=UTC))
+    assert not later.inputs_unchanged and later.rendered > 0
