@@ -69,8 +69,15 @@ class Clone:
         out = git(self.root, "rev-list", "--count", f"{self.upstream}..HEAD", check=False).strip()
         return int(out) if out.isdigit() else 0
 
+    def _contains(self, ancestor: str, rev: str) -> bool:
+        try:
+            git(self.root, "merge-base", "--is-ancestor", ancestor, rev)
+        except GitError:
+            return False
+        return True
+
     def sync(self) -> None:
-        """Fetch, and fast-forward when nothing of ours is in the way (else the next push rebases)."""
+        """Fetch and catch up with the remote, so a tick plans on what people merged (an ack, say)."""
         if not self.pushing:
             return
         try:
@@ -78,7 +85,12 @@ class Clone:
         except GitError as exc:
             log.info("could not fetch (the remote may be down): %s", exc)
             return
-        git(self.root, "merge", "--quiet", "--ff-only", self.upstream, check=False)
+        if self._contains("HEAD", self.upstream):
+            git(self.root, "merge", "--quiet", "--ff-only", self.upstream)
+        elif not self._contains(self.upstream, "HEAD"):
+            # Both moved: put our commits on top of the remote's now (a push rebases them), or drop
+            # and re-make them if they conflict, rather than plan on files the remote has changed.
+            self.publish()
 
     def publish(self) -> Published:
         """Push what is committed; 'conflict' after the conflict was resolved (so: plan again)."""

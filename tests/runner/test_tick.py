@@ -431,3 +431,20 @@ def test_the_page_messages(opened, http_receiver, smtp_receiver):
     assert "Tue 2026-11-17 16:50 CET" in text  # in amara's own timezone
     assert button["url"] in text and f"tidings incident ack {ID}" in text
     assert json.loads(hook.body)["text"] == text
+
+
+def test_an_ack_merged_while_our_record_waited_for_the_remote_is_seen_before_planning(opened, tmp_path):
+    remote, away = tmp_path / "remote.git", tmp_path / "away.git"
+    remote.rename(away)
+    assert tick_root(opened, minutes(0)).waiting  # rule 1 recorded here, not pushed
+    away.rename(remote)
+    person = tmp_path / "person"
+    _run("git", "clone", "--quiet", str(remote), str(person), cwd=tmp_path)
+    ack = _tidings("incident", "ack", ID, str(person), "--by", "jonas", "--push", env={}, now=minutes(3))
+    assert ack.returncode == 0, ack.stderr
+    tick_root(opened, minutes(16))  # rule 2 is due, unless acknowledged: it is
+    final = remote_incident(opened)
+    assert "acknowledged_at: 2026-11-17T15:53:00Z" in final and "<<<<<<<" not in final
+    assert page_key(ID, "default", 1, 2) not in final
+    assert [p[:3] for p in pages(opened)] in ([], [(1, 1, "amara")])
+    assert load(opened).errors == []
