@@ -1,4 +1,8 @@
-"""`tidings build`: load -> validate -> public view -> render -> write."""
+"""`tidings build`: load -> validate -> public view -> render -> write.
+
+The renderers and the model are imported only once the build knows it has work to do: a rebuild
+whose inputs did not change stops after a few stat calls, before Jinja, pydantic or Markdown load.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import TemplateError
-
+import tidings
 from tidings import clock
-from tidings import public as public_module
 from tidings.cache import ParseCache, code_fingerprint
 from tidings.diagnostics import Diagnostic
 from tidings.layout import SITE_FILE
-from tidings.load import load
-from tidings.public import public_view
 from tidings.site_templates import TEMPLATE_DIR
 
-from .api import render_api
-from .badges import render_badges
-from .calendar import render_calendar
-from .feeds import render_feeds
-from .pages import Output, render_pages
-from .site import Site
-from .templates import environment
-from .write import Manifest, Progress, check_output, write_site
+from .write import Manifest, Progress, check_output
+
+if TYPE_CHECKING:
+    from jinja2 import TemplateError
+
+    from .pages import Output
 
 STATIC_ASSETS = ("style.css", "localtime.js")
 # The folders of a status repo a build reads.
@@ -72,7 +71,7 @@ def context_key(root: Path) -> str:
     """What every keyed page depends on besides its own item: code, templates, site settings, libraries."""
     digest = hashlib.blake2b(digest_size=20)
     here = Path(__file__).parent
-    sources = [*sorted(here.glob("*.py")), Path(public_module.__file__ or "")]
+    sources = [*sorted(here.glob("*.py")), Path(tidings.__file__).parent / "public.py"]
     for folder in (TEMPLATE_DIR, root / "site_templates"):
         if folder.is_dir():
             sources += sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -149,6 +148,20 @@ def _build(
         # Nothing it reads has changed since the last build into `out`, at the same clock: done.
         files = len(manifest.keys)
         return BuildResult(out, files, manifest.warnings(), rendered=0, reused=files, inputs_unchanged=True)
+    from jinja2 import TemplateError
+
+    from tidings.load import load
+    from tidings.public import public_view
+
+    from .api import render_api
+    from .badges import render_badges
+    from .calendar import render_calendar
+    from .feeds import render_feeds
+    from .pages import Output, render_pages
+    from .site import Site
+    from .templates import environment
+    from .write import write_site
+
     parse_cache = ParseCache(root) if cache else None
     result = load(root, parse_cache)
     if result.errors:

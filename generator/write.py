@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
-from jinja2 import TemplateError
-
 from tidings.cache import CACHE_DIR
 from tidings.diagnostics import Diagnostic
 
@@ -132,6 +130,8 @@ class Progress(Protocol):
 
 def _render_into(staging: Path, start: int, stop: int) -> list[Any]:
     """Render jobs[start:stop] into staging; template errors come back as diagnostics."""
+    from jinja2 import TemplateError
+
     from .build import template_diagnostic
 
     problems = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -11,9 +12,32 @@ import click
 
 from . import __version__, clock
 from .layout import SCHEMA_DIR, SITE_FILE
-from .load import load
 from .report import FORMATS, render
-from .schema import write_schemas
+
+# Command groups in modules of their own, imported only when used: `tidings build` should not pay
+# for the on-call, import or metrics code (the model alone takes a tenth of a second to import).
+LAZY_COMMANDS = {
+    "oncall": "tidings.oncall_cli:oncall",
+    "incident": "tidings.incident_cli:incident",
+    "import": "tidings.import_cli:import_group",
+    "init": "tidings.init_cli:init",
+    "log": "tidings.log_cli:log",
+    "metrics": "tidings.metrics_cli:metrics",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose LAZY_COMMANDS are imported on first use (click's documented pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, name = LAZY_COMMANDS[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 root_argument = click.argument(
     "root", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
@@ -51,7 +75,7 @@ def _require_status_repo(root: Path) -> None:
         raise click.UsageError(f"{root} is not a status repo: {SITE_FILE} is missing (try 'tidings init')")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tidings")
 @click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors.")
@@ -84,6 +108,8 @@ def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
     Exits 0 when clean, 1 when there are errors (or warnings, with --strict), 2 on usage errors.
     """
     _require_status_repo(root)
+    from .load import load
+
     result = load(root)
     report = render(result.diagnostics, fmt)
     if output is not None:
@@ -108,6 +134,8 @@ def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
 )
 def schema(out: Path) -> None:
     """Write JSON Schema for each kind of file, for editors (yaml-language-server modelines)."""
+    from .schema import write_schemas
+
     for path in write_schemas(out):
         click.echo(str(path))
 
@@ -290,29 +318,3 @@ def runner_tick(root: Path, push: bool) -> None:
         raise click.ClickException(result.blocked)
     if not result.ok:
         sys.exit(1)
-
-
-# At the end, because tidings.oncall_cli reuses this module's helpers (it imports them lazily).
-from .oncall_cli import oncall  # noqa: E402
-
-main.add_command(oncall)
-
-from .incident_cli import incident  # noqa: E402
-
-main.add_command(incident)
-
-from .import_cli import import_group  # noqa: E402
-
-main.add_command(import_group)
-
-from .init_cli import init  # noqa: E402
-
-main.add_command(init)
-
-from .log_cli import log  # noqa: E402
-
-main.add_command(log)
-
-from .metrics_cli import metrics  # noqa: E402
-
-main.add_command(metrics)
