@@ -1,9 +1,10 @@
 """SVG bar charts of the metrics, rendered on the server: plain files, no script, readable without CSS.
 
-Each chart is a standalone SVG document with a `<title>` and `<desc>` (role="img", so a screen
-reader announces it), and each bar is a `<rect class="bar">` whose own `<title>` gives its figure,
-which browsers show on hover. Colours follow the reader's light or dark preference. The figures
-are also in the tables next to the charts (internal site) and in `tidings metrics` output.
+Each chart is a standalone SVG document (valid SVG 1.1, as the Nu checker reads it) whose first
+`<title>` and `<desc>` name and describe it (role="img": a screen reader announces one image),
+and each bar is a `<rect class="bar">` whose own `<title>` gives its figure, which browsers show
+on hover. Colours follow the reader's light or dark preference. The figures are also in the
+tables next to the charts (internal site) and in `tidings metrics` output.
 """
 
 from __future__ import annotations
@@ -56,11 +57,14 @@ class Unit:
         return cls("minutes", 60)
 
 
-def _scale(value: float, ticks: int = 4) -> float:
-    """The top of an axis of `ticks` equal steps reaching `value`, each 1, 2 or 5 times a power of ten."""
+def _scale(value: float, ticks: int = 4, whole: bool = False) -> float:
+    """The top of an axis of `ticks` equal steps reaching `value`, each 1, 2 or 5 times a power of ten.
+
+    With `whole` (counts), a step is never below 1.
+    """
     if value <= 0:
         return float(ticks)
-    raw = value / ticks
+    raw = max(value / ticks, 1.0) if whole else value / ticks
     power = 10 ** math.floor(math.log10(raw))
     step = next(s * power for s in (1, 2, 5, 10) if s * power >= raw * (1 - 1e-9))
     return step * ticks
@@ -75,9 +79,10 @@ def _document(title: str, description: str, height: int, body: list[str]) -> str
         [
             '<?xml version="1.0" encoding="UTF-8"?>',
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-            f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="chart-title chart-desc">',
-            f'<title id="chart-title">{escape(title)}</title>',
-            f'<desc id="chart-desc">{escape(description)}</desc>',
+            f'viewBox="0 0 {WIDTH} {height}" role="img">',
+            # The first <title> and <desc> are the image's accessible name and description.
+            f"<title>{escape(title)}</title>",
+            f"<desc>{escape(description)}</desc>",
             f"<style>{_STYLE}</style>",
             f'<text class="chart-title" x="8" y="20">{escape(title)}</text>',
             *body,
@@ -94,10 +99,10 @@ def column_chart(
     axis: str,
     label_every: int | None = None,
 ) -> str:
-    """Vertical bars for a series over time: (label, value, value as text) a bar, left to right."""
+    """Vertical bars for counts over time: (label, count, count as text) a bar, left to right."""
     height, left, right, top, bottom = 320, 64, 12, 60, 56
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    top_value = _scale(max((v for _, v, _ in points), default=0))
+    top_value = _scale(max((v for _, v, _ in points), default=0), whole=True)
     body = [f'<text x="8" y="{top - 14}">{escape(axis)}</text>']
     for n in range(5):
         value = top_value * n / 4

