@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import SHARED
+from tests.conftest import PROJECT_ROOT, SHARED
+from tests.generator.conftest import DEMO_NOW
 from tidings.charts import CHARTS, charts
 from tidings.cli import main
 from tidings.load import load
@@ -477,3 +478,36 @@ def test_github_history_through_the_command(github, tmp_path):
     assert data["incidents"] == sum(m["incidents"] for m in data["frequency"]["months"]) > 100
     assert len(data["frequency"]["months"]) == 12
     assert len(svg_bars((tmp_path / "incidents-per-month.svg").read_bytes())) == 12
+
+
+def test_the_readme_examples_are_what_the_command_prints(github):
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Metrics: `tidings metrics`")[1].split("\n### ")[0]
+    lines = section.splitlines()
+    start = lines.index("    $ tidings metrics . --from 2026-06-01 --to 2026-12-01")
+    example = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("    "):
+            break
+        example.append(line[4:])
+    run = tidings(
+        "metrics",
+        PROJECT_ROOT,
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-12-01",
+        env={"SOURCE_DATE_EPOCH": DEMO_NOW},
+    )
+    assert run.exit_code == 0, run.output
+    shown = run.stdout.splitlines()
+    assert [line for line in example if line != "..."] and all(
+        line in shown for line in example if line != "..."
+    ), run.stdout
+    # The figures the README gives for GitHub's history.
+    repo = load(github).repo
+    m = compute(repo, default_start(repo, NOW), max(i.started_at for i in repo.incidents) + MIN, NOW)
+    words = " ".join(section.split())
+    assert f"({m.incidents} incidents, {m.months[0].label} to {m.months[-1].label})" in words
+    mean, median = format_duration(m.overall.mttr.mean), format_duration(m.overall.mttr.median)
+    assert f"MTTR is {mean} mean and {median} median" in words
