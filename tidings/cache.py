@@ -51,23 +51,44 @@ def code_fingerprint() -> str:
 
 
 class ParseCache:
-    """`get(key)` / `put(key, value)` for one run; `save()` keeps what this run used."""
+    """`get(key)` / `put(key, value)` for one run; `save()` keeps what this run used.
+
+    Stored as a base pickle and a small delta beside it (what was added and dropped since the
+    base was written), so saving after one edited file writes a few kilobytes, not the whole
+    history again; the base is rewritten once the delta grows.
+    """
 
     def __init__(self, root: Path, name: str = "parsed"):
         self.path = root / CACHE_DIR / f"{name}.pickle"
+        self.delta_path = root / CACHE_DIR / f"{name}-delta.pickle"
         self._old: dict[str, Any] = {}
+        self._base_keys: set[str] = set()
+        self._generation = ""
         self._used: dict[str, Any] = {}
         self._added = 0
         self.hits = 0
         try:
-            with self.path.open("rb") as handle:
-                stored = pickle.load(handle)
-            if isinstance(stored, dict) and stored.get("code") == code_fingerprint():
-                self._old = stored["entries"]
-        except FileNotFoundError:
-            pass
+            base = self._read(self.path)
+            if base is not None:
+                self._old, self._generation = base["entries"], base["generation"]
+                self._base_keys = set(self._old)
+                delta = self._read(self.delta_path)
+                if delta is not None and delta["base"] == self._generation:
+                    self._old.update(delta["added"])
+                    for key in delta["dropped"]:
+                        self._old.pop(key, None)
         except Exception as exc:  # a torn or foreign file: start afresh, it is only a cache
             log.info("ignoring the cache at %s: %s", self.path, exc)
+            self._old, self._base_keys, self._generation = {}, set(), ""
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any] | None:
+        try:
+            with path.open("rb") as handle:
+                stored = pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        return stored if isinstance(stored, dict) and stored.get("code") == code_fingerprint() else None
 
     @staticmethod
     def key(rel: str, raw: bytes) -> str:
@@ -92,11 +113,21 @@ class ParseCache:
         gitignore = self.path.parent / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("# Tidings' build cache: safe to delete.\n*\n")
-        fd, tmp = tempfile.mkstemp(prefix=".parsed-", dir=self.path.parent)
+        added = {k: v for k, v in self._used.items() if k not in self._base_keys}
+        dropped = [k for k in self._base_keys if k not in self._used]
+        if self._generation and len(added) + len(dropped) <= max(50, len(self._used) // 20):
+            self._write(self.delta_path, {"base": self._generation, "added": added, "dropped": dropped})
+            return
+        generation = hashlib.blake2b(os.urandom(16), digest_size=8).hexdigest()
+        self._write(self.path, {"generation": generation, "entries": self._used})
+        self.delta_path.unlink(missing_ok=True)
+
+    def _write(self, path: Path, data: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"code": code_fingerprint(), "entries": self._used}, handle, protocol=5)
-            os.replace(tmp, self.path)
+                pickle.dump({"code": code_fingerprint(), **data}, handle, protocol=5)
+            os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
