@@ -216,6 +216,37 @@ def test_the_internal_site_is_valid_html5_and_svg(internal_demo):
         assert run.returncode == 0 and problems == [], "\n".join(problems) or run.stderr
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_wcag_aa_violations(internal_demo, http_server, scheme):
+    """axe-core in Chromium, as test_browser.py checks the public pages, on each kind of internal page."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.generator.test_browser import CHROMIUM, CHROMIUM_ARGS, _axe
+
+    base_url = http_server(internal_demo)
+    paths = [
+        "index.html",
+        "incidents/index.html",
+        UNPUBLISHED,
+        "runbooks/postgres-failover.html",
+        "oncall/index.html",
+        "policies/index.html",
+        "metrics/index.html",
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+            page = context.new_page()
+            problems = []
+            for path in paths:
+                page.goto(base_url + path)
+                problems += [f"{path}: {problem}" for problem in _axe(page)]
+            assert problems == []
+        finally:
+            browser.close()
+
+
 # --- every private field reaches the internal site ------------------------------------------------
 
 # The privacy test's markers that the internal site shows (it leaves out maintenance, notification
