@@ -58,6 +58,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 KEY_TRAILER = "Tidings-Page-Key"
 # Record, send, record: a third pass only if the second found new pages (a sync brought them).
 MAX_PASSES = 3
+# How long a page waits for an unreachable remote to hold its record before it is sent anyway.
+UNREACHABLE_GRACE = timedelta(minutes=2)
 MAX_CONFLICT_RETRIES = 4
 
 
@@ -350,7 +352,11 @@ def _record(
                 if clone.pushing:
                     if incident.path not in held:
                         held[incident.path] = _held_by_remote(clone, incident.path, me)
-                    if page.key not in held[incident.path]:
+                    # A remote that cannot be reached for a while must not silence paging (the
+                    # remote may be what is down): the local commit is the record then, at the
+                    # small risk of a second runner paging too.
+                    overdue = published == "unreachable" and now - page.at >= UNREACHABLE_GRACE
+                    if page.key not in held[incident.path] and not overdue:
                         waiting.append(page.key)
                         continue
                 to_send.append((incident, page))

@@ -331,6 +331,19 @@ def test_a_down_remote_holds_the_page_until_the_record_is_pushed(opened, http_re
     assert pages(opened) == [(1, 1, "amara", "sent")]
 
 
+def test_a_remote_unreachable_for_two_minutes_does_not_silence_paging(opened, http_receiver, tmp_path):
+    remote, away = tmp_path / "remote.git", tmp_path / "away.git"
+    remote.rename(away)  # say GitLab itself is what is down
+    assert tick_root(opened, minutes(0)).waiting == [page_key(ID, "default", 1, 1)]
+    assert tick_root(opened, minutes(1)).deliveries == []  # still within the grace period
+    late = tick_root(opened, minutes(2))
+    assert [d.state for d in late.deliveries] == ["sent"] * 3  # the local commit is the record now
+    assert tick_root(opened, minutes(3)).deliveries == []  # and it is sent once
+    away.rename(remote)
+    back = tick_root(opened, minutes(4))
+    assert back.deliveries == [] and pages(opened) == [(1, 1, "amara", "sent")]
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
