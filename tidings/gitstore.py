@@ -14,8 +14,10 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-RUNNER_NAME = "Tidings runner"
-RUNNER_EMAIL = "runner@tidings.invalid"
+# The runner's identity in commits. Set TIDINGS_RUNNER_EMAIL to the e-mail of the account whose key
+# signs them (e.g. a project access token's bot user) for GitLab to show them as Verified.
+RUNNER_NAME = os.environ.get("TIDINGS_RUNNER_NAME") or "Tidings runner"
+RUNNER_EMAIL = (os.environ.get("TIDINGS_RUNNER_EMAIL") or "runner@tidings.invalid").lower()
 
 
 class GitError(Exception):
