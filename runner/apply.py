@@ -16,7 +16,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from tidings.edit import new_editable, read_editable, save
-from tidings.model import Incident, Integration, StatusRepo, slugify
+from tidings.incidents import new_incident_path
+from tidings.model import Incident, Integration, StatusRepo
 
 from .events import AlertEvent
 
@@ -148,19 +149,10 @@ def _add_update(updates: CommentedSeq, update: CommentedMap) -> None:
     updates.insert(index, update)
 
 
-def _new_path(root: Path, event: AlertEvent, when: datetime) -> tuple[str, Path]:
-    stem = f"{when.astimezone(UTC).date().isoformat()}-{slugify(event.title)[:60].strip('-')}"
-    candidate, n = stem, 1
-    while (root / INCIDENTS / f"{candidate}.md").exists():
-        n += 1
-        candidate = f"{stem}-{n}"
-    return candidate, root / INCIDENTS / f"{candidate}.md"
-
-
 def _open(
     root: Path, repo: StatusRepo, event: AlertEvent, integration: Integration, now: datetime
 ) -> Outcome:
-    incident_id, path = _new_path(root, event, event.started_at)
+    incident_id, path = new_incident_path(root, event.title, event.started_at)
     known_components = {c.id for c in repo.components}
     known_runbooks = {r.id for r in repo.runbooks}
     fired = [a.fingerprint for a in event.alerts if a.state == "firing"]

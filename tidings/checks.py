@@ -45,6 +45,10 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("incident", ("runbooks", "*"), "runbook"),
     Reference("incident", ("assignees", "*"), "person"),
     Reference("incident", ("policy",), "policy"),
+    Reference("template", ("components", "@"), "component"),
+    Reference("template", ("runbooks", "*"), "runbook"),
+    Reference("template", ("assignees", "*"), "person"),
+    Reference("template", ("policy",), "policy"),
     Reference("maintenance", ("components", "*"), "component"),
     Reference("runbook", ("services", "*"), "component"),
     Reference("schedule", ("rotations", "*", "participants", "*"), "person"),
@@ -181,6 +185,7 @@ def check_duplicate_files(parsed: Sequence[Parsed]) -> list[Diagnostic]:
         "schedule": "schedule",
         "policy": "policy",
         "runbook": "runbook",
+        "template": "template",
     }
     seen: dict[tuple[str, str], str] = {}
     for p in parsed:

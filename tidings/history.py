@@ -372,11 +372,19 @@ def _people_by_email(root: Path) -> dict[str, str]:
     return {str(p["email"]).lower(): str(p["id"]) for p in people if p.get("email") and p.get("id")}
 
 
+# Trailers only the runner writes (alerts, the escalation tick, ack links). A person's `tidings
+# incident` commits carry others (Tidings-Incident, Tidings-Person) and stay theirs.
+RUNNER_TRAILERS = frozenset(
+    {"Tidings-Source", "Tidings-Alert-Group", "Tidings-Fingerprint", "Tidings-Journal-Seq",
+     "Tidings-Page-Key", "Tidings-Runner"}
+)  # fmt: skip
+
+
 def is_runner(author_name: str, author_email: str, trailers: dict[str, list[str]]) -> bool:
-    """The runner's commit: its identity, or any Tidings-* trailer (a runner configured with another name)."""
+    """The runner's commit: its identity, or a runner's trailer (a runner configured with another name)."""
     if author_email.lower() == RUNNER_EMAIL or author_name == RUNNER_NAME:
         return True
-    return any(key.startswith(TRAILER_PREFIX) for key in trailers)
+    return any(key in RUNNER_TRAILERS for key in trailers)
 
 
 def require_git(root: Path) -> None:

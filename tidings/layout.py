@@ -26,6 +26,8 @@ FOLDERS: tuple[Folder, ...] = (
     Folder("incident", "content/incidents", (".md",), markdown=True),
     Folder("maintenance", "content/maintenance", (".md",), markdown=True),
     Folder("runbook", "content/runbooks", (".md",), markdown=True),
+    # Incident templates: checked like the rest, but they are not incidents (no page, no id space).
+    Folder("template", "content/templates", (".md",), markdown=True),
     Folder("schedule", "content/oncall/schedules", (".yml", ".yaml"), markdown=False),
     Folder("policy", "content/oncall/policies", (".yml", ".yaml"), markdown=False),
 )

@@ -267,6 +267,22 @@ class IncidentFile(FileModel):
     source: SourceLink | None = Field(None, description="Set by `tidings import`: where it came from.")
 
 
+class TemplateFile(FileModel):
+    """Front matter of `content/templates/<name>.md`, an incident template (`tidings incident open
+    --template NAME`): defaults for a new incident; the Markdown body becomes its summary."""
+
+    title: Text | None = None
+    severity: Severity | None = None
+    status: IncidentStatus | None = None
+    published: bool | None = None
+    components: dict[Id, Impact] = Field(default_factory=dict, description="Component id -> impact.")
+    runbooks: list[Id] = Field(default_factory=list)
+    policy: Id | None = None
+    links: IncidentLinks = Field(default_factory=IncidentLinks)
+    labels: list[Text] = Field(default_factory=list)
+    assignees: list[Id] = Field(default_factory=list)
+
+
 class MaintenanceUpdate(FileModel):
     at: Timestamp
     status: MaintenanceStatus
@@ -483,6 +499,7 @@ FILE_MODELS: dict[str, type[FileModel]] = {
     "site": SiteFile,
     "incident": IncidentFile,
     "maintenance": MaintenanceFile,
+    "template": TemplateFile,
     "runbook": RunbookFile,
     "people": PeopleFile,
     "schedule": ScheduleFile,

@@ -1,0 +1,110 @@
+"""Quick actions: what counts as one, what is stored instead, and how each changes an incident."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tidings.edit import read_editable
+from tidings.model import Person
+from tidings.quick_actions import QuickActionError, apply, describe, parse, resolve
+
+PEOPLE = [
+    Person(id="amara", name="Amara Okafor", chat={"slack": "U04AMARA01"}),
+    Person(id="jonas", name="Jonas Weber"),
+]
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def test_action_lines_are_taken_out_of_the_body() -> None:
+    parsed = parse("We rolled back.\n  /severity LOW\n/status monitoring\nWatching it.\n")
+    assert [(a.name, a.args, a.line) for a in parsed.actions] == [
+        ("severity", ("low",), 2),
+        ("status", ("monitoring",), 3),
+    ]
+    assert parsed.body == "We rolled back.\nWatching it."
+    assert describe(parsed.actions) == ["severity low", "status monitoring"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/var/log is full on db-3",  # a path, not `/word` and a space
+        "Run `/severity high` later",  # not at the start of the line
+        "```\n/etc is mounted read-only\n```",  # in a code fence
+        "~~~\n/tmp\n~~~",
+        "http://example.com/status",
+    ],
+)
+def test_what_is_not_an_action(text: str) -> None:
+    parsed = parse(text)
+    assert parsed.actions == ()
+    assert parsed.body == text
+
+
+def test_only_actions_leave_no_body() -> None:
+    assert parse("/publish\n\n/resolve\n").body == ""
+
+
+def test_arguments_quotes_and_slack_escapes() -> None:
+    parsed = parse(
+        '/label ~db ~"customer facing" network\n'
+        "/link <https://gitlab.example.com/ops/-/issues/1|#1>\n"
+        "/zoom <https://zoom.us/j/1>\n"
+        "/assign <@U04AMARA01|amara> @jonas\n"
+    )
+    assert [a.args for a in parsed.actions] == [
+        ("db", "customer facing", "network"),
+        ("https://gitlab.example.com/ops/-/issues/1",),
+        ("https://zoom.us/j/1",),
+        ("slack:U04AMARA01", "jonas"),
+    ]
+    assert resolve(parsed.actions, PEOPLE)[3].args == ("amara", "jonas")
+
+
+def test_unknown_people_and_slack_ids() -> None:
+    actions = parse("/assign @amaar\n/assign <@U999>").actions
+    with pytest.raises(QuickActionError) as caught:
+        resolve(actions, PEOPLE)
+    assert [str(p) for p in caught.value.problems] == [
+        "line 1: /assign: unknown person 'amaar' (did you mean 'amara'?)",
+        "line 2: /assign: no person in people.yml has Slack id U999",
+    ]
+
+
+def test_an_unknown_action_is_an_error_with_a_hint() -> None:
+    with pytest.raises(
+        QuickActionError, match=r"line 1: unknown quick action '/lable' \(did you mean '/label'\?\)"
+    ):
+        parse("/lable ~db")
+
+
+def test_apply_changes_the_tree_and_says_what_changed(tmp_path: Path) -> None:
+    path = tmp_path / "i.md"
+    path.write_text(
+        "---\ntitle: T\nseverity: low  # why: few users\nstatus: investigating\n"
+        "started_at: 2026-11-24T09:00:00Z\nlabels: [db]\n---\nBody\n"
+    )
+    edit = read_editable(path, "incident")
+    actions = resolve(
+        parse("/severity high\n/label ~db ~net\n/assign @jonas\n/zoom https://z.example/1\n/resolve").actions,
+        PEOPLE,
+    )
+    applied = apply(actions, edit, NOW)
+    assert applied.changes == [
+        "severity low -> high",
+        "label net",
+        "assigned jonas",
+        "call link https://z.example/1",
+        "resolved",
+    ]
+    assert applied.status == "resolved"
+    text = edit.render()
+    assert re.search(r"^severity: high +# why: few users$", text, re.MULTILINE)
+    assert "labels: [db, net]\n" in text and "assignees: [jonas]\n" in text
+    assert "resolved_at: 2026-11-24T09:30:00Z\n" in text
+    # Applying the same again changes nothing.
+    assert apply(actions, edit, NOW).changes == []
