@@ -175,13 +175,14 @@ def build(root: Path, out: Path | None, internal: bool, cache: bool, jobs: int |
     """Build the public status site of ROOT into static files (with --internal, the internal site)."""
     from tidings.generator.build import BuildFailed
     from tidings.generator.build import build as build_site
-    from tidings.generator.internal import build_internal
     from tidings.generator.write import UnsafeOutput
 
     _require_status_repo(root)
     out = out or root / ("internal" if internal else "public")
     try:
         if internal:
+            from tidings.generator.internal import build_internal  # only then: it imports everything
+
             result = build_internal(root, out)
         else:
             bar = _progress_bar("Rendering")
