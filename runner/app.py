@@ -1,8 +1,9 @@
 """The runner's HTTP service (ASGI, Starlette): alerts in, 2xx only once they are on disk.
 
-Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text), and
-GET/POST /ack/{token} (runner/ack.py). With `tick_seconds`, the escalation tick runs every so often
-in a thread, under the worker's lock for its git operations (runner/tick.py).
+Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text),
+GET/POST /ack/{token} (runner/ack.py) and POST /slack/commands (runner/slack.py). With
+`tick_seconds`, the escalation tick runs every so often in a thread, under the worker's lock for
+its git operations (runner/tick.py).
 Every refusal writes nothing: 404 unknown integration, 401 bad token, 413 over 1 MiB, 400 not
 JSON, 422 the wrong shape (naming the field).
 """
@@ -30,6 +31,7 @@ from .clone import Clone
 from .events import PayloadError
 from .journal import Journal
 from .service import parse
+from .slack import slack_endpoint
 from .tick import tick
 from .worker import Metrics, Worker, recover
 
@@ -172,5 +174,6 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/ack/{token:str}", ack_endpoint(lambda: clones["clone"]), methods=["GET", "POST"]),
+        Route("/slack/commands", slack_endpoint(lambda: holder["worker"], state), methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -11,6 +11,9 @@ the remote; a push that is rejected fetches and rebases; when the rebase conflic
 edited the same incident file), the worker drops its unpushed commits, takes the remote's
 files, and re-applies the journal from the last seq the remote holds: its events land on the
 fresh file, never as conflict markers. A remote that is down only delays the push.
+
+Slack slash commands (runner/slack.py) travel the same path: journalled, applied here under the
+same lock, each in a commit of its own carrying its seq, and answered once the step has pushed.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from tidings.gitstore import GitError, commit, current_branch, git, push
 from tidings.load import load, refresh_incident
 from tidings.model import Integration
 
+from . import slack
 from .apply import apply_event
 from .events import PayloadError
 from .journal import Entry, Journal
 from .service import parse
+from .slack import Reply
 
 log = logging.getLogger(__name__)
 TRAILER = "Tidings-Journal-Seq"
@@ -109,6 +114,10 @@ class Worker:
         self.unpushed = self.do_push  # a crash may have come between commit and push
         self.blocked = ""  # why the worker is waiting (an invalid repo), shown by /healthz
         self.integrations: dict[str, Integration] = {}
+        # Answers to Slack commands, by journal seq, until the endpoint that waits for one takes it;
+        # held in `_answers` until the step has pushed, so an answer speaks of what the remote holds.
+        self.replies: dict[int, Reply] = {}
+        self._answers: dict[int, Reply] = {}
         # Held for every git operation in the clone: a step here, the escalation tick, an ack link.
         self.lock = threading.Lock()
         self._config_head = ""
@@ -216,6 +225,57 @@ class Worker:
         self.applied = last
         return True
 
+    def apply_entries(self, entries: list[Entry]) -> bool:
+        """Alerts in batches, one commit each; a Slack command alone, in its own commit."""
+        start = 0
+        while start < len(entries):
+            if entries[start].record.get("kind") == slack.KIND:
+                if not self.apply_command(entries[start]):
+                    return False
+                start += 1
+                continue
+            end = start
+            while end < len(entries) and entries[end].record.get("kind") != slack.KIND:
+                end += 1
+            if not self.apply_batch(entries[start:end]):
+                return False
+            start = end
+        return True
+
+    def apply_command(self, entry: Entry) -> bool:
+        """Run one Slack command in the clone; its commit carries the journal seq like an alert batch's."""
+        result = load(self.root)
+        if result.errors:
+            self.blocked = f"the status repo has {len(result.errors)} errors; run 'tidings validate'"
+            log.error("%s; not applying Slack commands until it is fixed", self.blocked)
+            return False
+        self.blocked = ""
+        head = git(self.root, "rev-parse", "HEAD").strip()
+        try:
+            reply = slack.apply_entry(self.root, result.repo, entry.record, entry.seq)
+        except slack.CommandError as exc:  # checked on receipt; only a changed parser gets here
+            reply = slack.Reply(f":warning: {exc}")
+        except Exception:  # a bug: say so, and leave the clone as it was
+            log.exception("Slack command (journal entry %d) failed", entry.seq)
+            recover(self.root)
+            reply = slack.Reply(":warning: the runner could not do that (see its log); nothing was changed")
+        if git(self.root, "rev-parse", "HEAD").strip() != head:
+            self.metrics.commits += 1
+            self.unpushed = self.do_push
+            self._config_head = git(self.root, "rev-parse", "HEAD").strip()
+        self.applied = entry.seq
+        self._answers[entry.seq] = reply
+        return True
+
+    def _answer(self) -> None:
+        """Hand over the answers of this step; those whose commits a conflict dropped come again."""
+        for seq, reply in sorted(self._answers.items()):
+            if seq <= self.applied:
+                self.replies[seq] = reply
+        self._answers.clear()
+        while len(self.replies) > 1000:  # answers nobody waited for (the request timed out)
+            del self.replies[min(self.replies)]
+
     def reapply_from_remote(self) -> None:
         """Our commits conflict with the remote's: take the remote's files and re-apply our events."""
         upstream = self._upstream()
@@ -246,11 +306,12 @@ class Worker:
             self.sync()
             self.refresh_config()
             entries = self.journal.after(self.applied, BATCH_LIMIT)
-            applied = bool(entries) and self.apply_batch(entries)
+            applied = bool(entries) and self.apply_entries(entries)
             if not self.do_push:
                 self.journal.compact(last_applied_seq(self.root))
             was_unpushed = self.unpushed
             self.push_if_needed()
+            self._answer()
             reapplying = was_unpushed and self.depth > 0 and not self.unpushed
             return (applied and len(entries) == BATCH_LIMIT) or reapplying
 

@@ -498,7 +498,7 @@ def apply_changes(
         actor.author,
         do_commit,
     )
-    done = {"Update": "updated", "Resolve": "resolved"}.get(verb, verb.lower() + "d")
+    done = {"Update": "updated", "Resolve": "resolved", "Comment on": "commented on"}.get(verb, verb.lower())
     return Change(incident_id, rel, True, f"{done} incident {incident_id}{actor.by}", sha, tuple(words))
 
 

@@ -1,0 +1,490 @@
+"""Slack slash commands on the runner: `POST /slack/commands`, answered in Slack's response format.
+
+    /incident declare <title> [sev:LEVEL] [comp:ID[=IMPACT]]... [status:STATUS] [template:NAME]
+    /incident comment <id> <text>      an internal update; quick actions on lines of their own
+    /incident close <id> [text]        resolve (text: the resolving update; quick actions allowed)
+    /incident ack <id>
+    /incident timeline <id>            (only you see it)
+    /incident help
+
+Verification. Slack signs each request: `X-Slack-Signature: v0=<hex HMAC-SHA256(signing secret,
+"v0:" + X-Slack-Request-Timestamp + ":" + raw body)>`. The secret is read from
+TIDINGS_SLACK_SIGNING_SECRET; the signature is compared in constant time; a timestamp more than
+five minutes from the runner's clock is a replay, and so is a signature seen before (remembered
+for those five minutes, in `slack-seen.txt` in the runner's state folder, across restarts). Any
+of these, or an unset secret, is 401 and changes nothing.
+
+Changes go through the runner's journal like alerts: the request is appended (fsynced), and the
+worker applies it in the clone under its lock, committing it on its own (as the runner, naming
+the person: `Tidings-Slack-User`, `Tidings-Person` when people.yml knows their Slack id) with the
+journal seq, so a crash or a conflicting push re-applies it exactly once. The endpoint waits for
+the worker's answer for up to REPLY_WAIT seconds (Slack allows three); a slower one (a busy
+remote) is answered "working on it" and the result is posted to the request's `response_url`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tidings import clock
+from tidings.diagnostics import did_you_mean
+from tidings.edit import EditError, write_atomic
+from tidings.gitstore import RUNNER_EMAIL, RUNNER_NAME
+from tidings.incidents import (
+    Actor,
+    Change,
+    IncidentError,
+    acknowledge,
+    apply_changes,
+    find_incident,
+    open_incident,
+    resolve_incident,
+)
+from tidings.load import load
+from tidings.model import INCIDENT_STATUSES, SEVERITIES, Incident, StatusRepo
+from tidings.quick_actions import QuickActionError, parse
+
+from .notifiers import one_line, slack_escape
+
+if TYPE_CHECKING:
+    from .worker import Worker
+
+log = logging.getLogger(__name__)
+SECRET_ENV = "TIDINGS_SLACK_SIGNING_SECRET"
+TOLERANCE_SECONDS = 300
+VERSION = "v0"
+KIND = "slack"
+MAX_BODY = 64 * 1024
+REPLY_WAIT = 2.5  # seconds: Slack shows an error when no answer comes within three
+VIA = "Slack"
+SUBCOMMANDS = ("declare", "comment", "close", "ack", "timeline", "help")
+USAGE = (
+    "*Usage*\n"
+    "`/incident declare <title> [sev:high] [comp:postgres[=major_outage]]... [status:identified]"
+    " [template:NAME]`\n"
+    "`/incident comment <id> <text>` (quick actions such as `/severity critical` on lines of their own; "
+    "`/publish` makes the comment the public update)\n"
+    "`/incident close <id> [text]`\n"
+    "`/incident ack <id>`\n"
+    "`/incident timeline <id>`"
+)
+# A token: "a quoted title", “smart quotes” as Slack's clients type them, or a word.
+TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
+FIRST_WORD = re.compile(r"\s*(\S+)[ \t]*(?:\r?\n)?(.*)", re.DOTALL)
+OPTION = re.compile(r"^(sev|severity|comp|component|status|template):(.+)$", re.IGNORECASE)
+
+
+class CommandError(Exception):
+    """A command Slack sent that we cannot run as written; the message says how to write it."""
+
+
+# --- signatures ------------------------------------------------------------------------------------
+
+
+def signing_secret(env: Mapping[str, str] | None = None) -> bytes | None:
+    value = (os.environ if env is None else env).get(SECRET_ENV, "")
+    return value.encode() if value else None
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """Slack's `X-Slack-Signature` for a body sent at `timestamp`: v0=<hex HMAC-SHA256>."""
+    base = f"{VERSION}:{timestamp}:".encode() + body
+    return f"{VERSION}={hmac.new(secret, base, hashlib.sha256).hexdigest()}"
+
+
+def check_signature(secret: bytes, timestamp: str, body: bytes, signature: str, now: datetime) -> str:
+    """ "" when the request is Slack's and fresh; else why not (for the log, never for the caller)."""
+    if not timestamp.isdigit():
+        return "no or bad X-Slack-Request-Timestamp"
+    if abs(now.timestamp() - int(timestamp)) > TOLERANCE_SECONDS:
+        return "the timestamp is more than five minutes from now (a replay?)"
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode()):
+        return "the signature does not match"
+    return ""
+
+
+class ReplayGuard:
+    """Signatures seen in the last five minutes: the same signed request twice is a replay."""
+
+    def __init__(self, state: Path):
+        self.path = state / "slack-seen.txt"
+        self.seen: dict[str, int] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                stamp, _, signature = line.partition(" ")
+                if stamp.isdigit() and signature:
+                    self.seen[signature] = int(stamp)
+
+    def first_time(self, signature: str, timestamp: int, now: datetime) -> bool:
+        """Record a verified signature; False when it was seen already."""
+        horizon = now.timestamp() - TOLERANCE_SECONDS
+        self.seen = {s: t for s, t in self.seen.items() if t >= horizon}
+        if signature in self.seen:
+            return False
+        self.seen[signature] = timestamp
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, "".join(f"{t} {s}\n" for s, t in self.seen.items()))
+        return True
+
+
+# --- commands ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command as Slack sent it: the subcommand and its arguments, and who sent it."""
+
+    action: str
+    user_id: str
+    user_name: str
+    incident_id: str = ""
+    text: str = ""  # comment/close: the raw text after the id (newlines and quick actions kept)
+    title: str = ""
+    severity: str | None = None
+    components: tuple[str, ...] = ()
+    status: str | None = None
+    template: str | None = None
+    response_url: str = ""
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    """("comment", "<id> the rest...") : the first word, and the rest with its own lines kept."""
+    match = FIRST_WORD.match(text)
+    return (match.group(1), match.group(2)) if match else ("", "")
+
+
+def _tokens(text: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None) for m in TOKEN.finditer(text)]
+
+
+def _declare(rest: str, **who: Any) -> Command:
+    words: list[str] = []
+    options: dict[str, Any] = {"components": []}
+    for token in _tokens(rest):
+        option = OPTION.match(token)
+        if option is None:
+            words.append(token)
+            continue
+        key, value = option.group(1).lower(), option.group(2)
+        if key in ("sev", "severity"):
+            if value.lower() not in SEVERITIES:
+                hint = did_you_mean(value.lower(), SEVERITIES)
+                raise CommandError(
+                    f"`sev:{value}`: the severity is one of {', '.join(SEVERITIES)}"
+                    + (f" ({hint})" if hint else "")
+                )
+            options["severity"] = value.lower()
+        elif key in ("comp", "component"):
+            options["components"].append(value)
+        elif key == "status":
+            if value.lower() not in INCIDENT_STATUSES:
+                hint = did_you_mean(value.lower(), INCIDENT_STATUSES)
+                raise CommandError(
+                    f"`status:{value}`: the status is one of {', '.join(INCIDENT_STATUSES)}"
+                    + (f" ({hint})" if hint else "")
+                )
+            options["status"] = value.lower()
+        else:
+            options["template"] = value
+    title = " ".join(words).strip()
+    if not title and not options.get("template"):
+        example = '/incident declare "DB down" sev:high comp:postgres'
+        raise CommandError(f"`/incident declare` needs a title, e.g. `{example}`")
+    options["components"] = tuple(options["components"])
+    return Command("declare", title=title, **options, **who)
+
+
+def parse_command(form: Mapping[str, str]) -> Command:
+    """The command in a slash command's form fields; CommandError saying how to write it."""
+    text = form.get("text", "").strip()
+    who: dict[str, Any] = {
+        "user_id": form.get("user_id", ""),
+        "user_name": form.get("user_name", ""),
+        "response_url": form.get("response_url", ""),
+    }
+    action, rest = _first_word(text)
+    action = action.lower()
+    if action in ("", "help"):
+        return Command("help", **who)
+    if action not in SUBCOMMANDS:
+        hint = did_you_mean(action, SUBCOMMANDS)
+        raise CommandError(f"no subcommand `{action}`" + (f" ({hint})" if hint else "") + "\n" + USAGE)
+    if action == "declare":
+        return _declare(rest, **who)
+    incident_id, text = _first_word(rest)
+    if not incident_id:
+        example = f"/incident {action} 2026-11-24-db-down"
+        raise CommandError(f"`/incident {action}` needs an incident id, e.g. `{example}`")
+    if action == "comment" and not text.strip():
+        raise CommandError("`/incident comment <id> <text>`: what should the comment say?")
+    if action in ("ack", "timeline") and text.strip():
+        raise CommandError(f"`/incident {action} <id>` takes nothing after the id")
+    return Command(action, incident_id=incident_id, text=text.strip("\n "), **who)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A slash command's answer: `in_channel` (everyone sees it) or `ephemeral` (only the sender)."""
+
+    text: str
+    response_type: str = "ephemeral"
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"response_type": self.response_type, "text": self.text}
+        if self.blocks:
+            out["blocks"] = self.blocks
+        return out
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def _error(message: str) -> Reply:
+    return Reply(f":warning: {message}", blocks=[_section(f":warning: {message}")])
+
+
+def actor_for(repo: StatusRepo, command: Command, seq: int | None = None) -> Actor:
+    """The Slack user as the timeline names them: their people.yml id when their Slack id is there,
+    else `@<Slack name>`; commits are the runner's, with trailers naming them."""
+    person = next((p.id for p in repo.people if p.chat.get("slack") == command.user_id), None)
+    name = person or f"@{command.user_name or command.user_id}"
+    trailers: dict[str, str] = {"Tidings-Slack-User": f"{command.user_id} ({command.user_name})"}
+    if seq is not None:
+        trailers["Tidings-Journal-Seq"] = str(seq)
+    return Actor(name=name, author=(RUNNER_NAME, RUNNER_EMAIL), person=person, via=VIA, trailers=trailers)
+
+
+def _mention(command: Command) -> str:
+    return f"<@{slack_escape(command.user_id)}>" if command.user_id else slack_escape(command.user_name)
+
+
+def _done(change: Change, command: Command, headline: str) -> Reply:
+    """An in-channel answer for a change: what happened, who did it, the commit."""
+    details = "; ".join(change.changes).replace(" -> ", " → ")
+    commit = f", commit `{change.commit[:12]}`" if change.commit else ""
+    text = f"{headline} by {_mention(command)}"
+    blocks = [_section(text)]
+    if details:
+        blocks.append(_context(slack_escape(details) + commit))
+    return Reply(f"{headline} ({change.incident_id})", "in_channel", blocks)
+
+
+def _timeline(incident: Incident, zone: str) -> Reply:
+    from zoneinfo import ZoneInfo
+
+    def local(when: datetime) -> str:
+        return when.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M %Z")
+
+    head = (
+        f"*{slack_escape(one_line(incident.title))}* (`{incident.id}`)\n"
+        f"{incident.status}, severity {incident.severity}, "
+        + ("published" if incident.published else "not published")
+        + f", since {local(incident.started_at)}"
+    )
+    if incident.components:
+        head += "\n" + ", ".join(f"{c} {i}" for c, i in incident.components.items())
+    blocks = [_section(head)]
+    lines = []
+    for update in incident.updates[-20:]:
+        tag = " _internal_" if update.internal else ""
+        who = f" ({slack_escape(update.author)})" if update.author else ""
+        lines.append(f"*{local(update.at)}* {update.status}{tag}{who}: {slack_escape(one_line(update.body))}")
+    if len(incident.updates) > 20:
+        lines.insert(0, f"_{len(incident.updates) - 20} earlier updates not shown_")
+    chunk = ""
+    for line in lines:  # a section holds at most 3000 characters
+        if len(chunk) + len(line) + 1 > 2900:
+            blocks.append(_section(chunk))
+            chunk = ""
+        chunk += line + "\n"
+    if chunk:
+        blocks.append(_section(chunk))
+    text = f"Timeline of {incident.id}: {len(incident.updates)} updates"
+    return Reply(text, "ephemeral", blocks[:50])
+
+
+def read_only(root: Path, command: Command) -> Reply | None:
+    """Answer what changes nothing (help, timeline) at once, without the journal; None otherwise."""
+    if command.action == "help":
+        return Reply(USAGE, blocks=[_section(USAGE)])
+    if command.action == "timeline":
+        try:
+            found = find_incident(root, command.incident_id)
+        except IncidentError as exc:
+            return _error(slack_escape(str(exc)))
+        return _timeline(found, load(root).repo.site.timezone)
+    return None
+
+
+def run_command(
+    root: Path, repo: StatusRepo, command: Command, now: datetime, seq: int | None = None
+) -> Reply:
+    """Apply a changing command to the clone and commit it (the worker calls this under its lock)."""
+    actor = actor_for(repo, command, seq)
+    try:
+        if command.action == "declare":
+            change = open_incident(
+                root,
+                now,
+                actor,
+                title=command.title or None,
+                severity=command.severity,
+                status=command.status,
+                components=command.components,
+                template=command.template,
+            )
+            title = slack_escape(one_line(command.title or change.incident_id))
+            return _done(
+                change, command, f":rotating_light: Incident declared: *{title}* (`{change.incident_id}`)"
+            )
+        if command.action == "comment":
+            # A comment is internal, unless it publishes the incident: then it is the public update.
+            publishing = any(a.name == "publish" for a in parse(command.text).actions)
+            change = apply_changes(
+                root,
+                command.incident_id,
+                now,
+                actor,
+                command.text,
+                internal=not publishing,
+                verb="Comment on",
+            )
+            if not change.changed:
+                return _error(f"nothing to change in `{command.incident_id}`")
+            return _done(change, command, f":speech_balloon: Comment on `{change.incident_id}`")
+        if command.action == "close":
+            change = resolve_incident(root, command.incident_id, now, actor, command.text)
+            if not change.changed:
+                return _error(slack_escape(change.message))
+            return _done(change, command, f":white_check_mark: Incident `{change.incident_id}` resolved")
+        if command.action == "ack":
+            change = acknowledge(
+                root, command.incident_id, now, by=actor.person or actor.name, via=VIA,
+                author=actor.author, trailers={k: str(v) for k, v in actor.trailers.items()},
+            )  # fmt: skip
+            if not change.changed:
+                return _error(slack_escape(change.message))
+            return _done(change, command, f":eyes: Incident `{change.incident_id}` acknowledged")
+    except (IncidentError, QuickActionError, EditError) as exc:
+        return _error(slack_escape(str(exc)))
+    return _error(f"`{command.action}` changes nothing")
+
+
+def entry_record(body: bytes, now: datetime) -> dict[str, Any]:
+    """What the journal keeps of a slash command: the signed form as received, and when."""
+    return {"kind": KIND, "received_at": now.isoformat(), "body": base64.b64encode(body).decode()}
+
+
+def form_of(body: bytes) -> dict[str, str]:
+    fields = urllib.parse.parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in fields.items()}
+
+
+def apply_entry(root: Path, repo: StatusRepo, record: Mapping[str, Any], seq: int) -> Reply:
+    """A journal entry of ours, applied (with its arrival time as "now", so a replay writes the same)."""
+    command = parse_command(form_of(base64.b64decode(record["body"])))
+    now = datetime.fromisoformat(record["received_at"])
+    return run_command(root, repo, command, now, seq)
+
+
+# --- HTTP ----------------------------------------------------------------------------------------------
+
+
+def post_reply(url: str, reply: Reply, timeout: float = 10) -> None:
+    """Send a late answer to the command's response_url (Slack accepts them for 30 minutes)."""
+    body = json.dumps({**reply.json(), "replace_original": False}).encode()
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        log.warning("could not post a Slack answer to its response_url: %s", exc)
+
+
+def _unauthorized(why: str) -> Response:
+    log.warning("refused a Slack request: %s", why)
+    return JSONResponse({"error": "request not verified"}, status_code=401)
+
+
+def slack_endpoint(worker: Callable[[], Worker], state: Path) -> Callable[[Request], Any]:
+    """POST /slack/commands. `worker` gives the runner's worker once it runs."""
+    guard = ReplayGuard(state)
+    late: set[asyncio.Task[None]] = set()
+
+    async def answer_later(url: str, seq: int) -> None:
+        reply = await wait_for_reply(worker(), seq, timeout=600)
+        if reply is not None and url:
+            await asyncio.to_thread(post_reply, url, reply)
+
+    async def endpoint(request: Request) -> Response:
+        now = clock.now()
+        secret = signing_secret()
+        if secret is None:
+            return _unauthorized(f"{SECRET_ENV} is not set: Slack commands are off")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return JSONResponse({"error": f"body over {MAX_BODY} bytes"}, status_code=413)
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        why = check_signature(secret, timestamp, body, signature, now)
+        if why:
+            return _unauthorized(why)
+        if not guard.first_time(signature, int(timestamp), now):
+            return _unauthorized("this signed request was seen before (a replay)")
+        try:
+            command = parse_command(form_of(body))
+        except CommandError as exc:
+            return JSONResponse(_error(str(exc)).json())
+        the_worker = worker()
+        quick = await asyncio.to_thread(read_only, the_worker.root, command)
+        if quick is not None:
+            return JSONResponse(quick.json())
+        seq = await the_worker.journal.append(entry_record(body, now))
+        reply = await wait_for_reply(the_worker, seq, timeout=REPLY_WAIT)
+        if reply is not None:
+            return JSONResponse(reply.json())
+        task = asyncio.create_task(answer_later(command.response_url, seq))
+        late.add(task)
+        task.add_done_callback(late.discard)
+        why = f" (the status repo needs a fix first: {the_worker.blocked})" if the_worker.blocked else ""
+        return JSONResponse(Reply(f":hourglass: Working on it{why}; the answer follows here.").json())
+
+    return endpoint
+
+
+async def wait_for_reply(worker: Worker, seq: int, timeout: float) -> Reply | None:
+    """The worker's answer to journal entry `seq`, once it has applied it (None after `timeout`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        reply = worker.replies.pop(seq, None)
+        if reply is not None or loop.time() >= deadline:
+            return reply
+        await asyncio.sleep(0.02)
