@@ -3,7 +3,8 @@
 Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text),
 GET/POST /ack/{token} (runner/ack.py) and POST /slack/commands (runner/slack.py). With
 `tick_seconds`, the escalation tick runs every so often in a thread, under the worker's lock for
-its git operations (runner/tick.py).
+its git operations (runner/tick.py); every ANNOUNCE_SECONDS the commits that reached the branch
+are read for incidents opened and resolved, told to the `announce:` channels (runner/announce.py).
 Every refusal writes nothing: 404 unknown integration, 401 bad token, 413 over 1 MiB, 400 not
 JSON, 422 the wrong shape (naming the field).
 """
@@ -27,6 +28,7 @@ from starlette.routing import Route
 from tidings import clock
 
 from .ack import ack_endpoint
+from .announce import Announcer
 from .clone import Clone
 from .events import PayloadError
 from .journal import Journal
@@ -38,6 +40,7 @@ from .worker import Metrics, Worker, recover
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 LATENCY = "tidings_runner_apply_latency_seconds"
+ANNOUNCE_SECONDS = 2.0  # how often new commits are looked at for incident news (runner/announce.py)
 
 
 def _error(status: int, message: str, **extra: str) -> JSONResponse:
@@ -138,6 +141,15 @@ def create_app(
         ]
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
+    async def announce(announcer: Announcer, every: float) -> None:
+        """Incident news to the `announce:` channels, every `every` seconds; a failure is logged."""
+        while True:
+            try:
+                await asyncio.to_thread(announcer.run_once)
+            except Exception:
+                log.exception("announcing incidents failed; trying again in %.0f s", every)
+            await asyncio.sleep(every)
+
     async def escalate(clone: Clone, every: float) -> None:
         """The escalation tick, in a thread, every `every` seconds; a failing tick is logged, not fatal."""
         while True:
@@ -158,6 +170,7 @@ def create_app(
         holder["worker"] = worker
         clone = clones["clone"] = Clone(root, worker.do_push, worker.lock, worker.reapply_from_remote)
         tasks = [asyncio.create_task(worker.run())]
+        tasks.append(asyncio.create_task(announce(Announcer(root, state, worker.do_push), ANNOUNCE_SECONDS)))
         if tick_seconds:
             tasks.append(asyncio.create_task(escalate(clone, tick_seconds)))
         try:

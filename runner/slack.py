@@ -383,9 +383,14 @@ def run_command(
             return _done(change, command, f":white_check_mark: Incident `{change.incident_id}` resolved")
         if command.action == "ack":
             change = acknowledge(
-                root, command.incident_id, now, by=actor.person or actor.name, via=VIA,
-                author=actor.author, trailers={k: str(v) for k, v in actor.trailers.items()},
-            )  # fmt: skip
+                root,
+                command.incident_id,
+                now,
+                by=actor.person or actor.name,
+                via=VIA,
+                author=actor.author,
+                trailers={k: str(v) for k, v in actor.trailers.items()},
+            )
             if not change.changed:
                 return _error(slack_escape(change.message))
             return _done(change, command, f":eyes: Incident `{change.incident_id}` acknowledged")

@@ -49,6 +49,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("template", ("runbooks", "*"), "runbook"),
     Reference("template", ("assignees", "*"), "person"),
     Reference("template", ("policy",), "policy"),
+    Reference("notifications", ("announce", "*", "when", "components", "*"), "component"),
     Reference("maintenance", ("components", "*"), "component"),
     Reference("runbook", ("services", "*"), "component"),
     Reference("schedule", ("rotations", "*", "participants", "*"), "person"),

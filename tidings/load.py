@@ -368,6 +368,10 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
     diagnostics.extend(checks.check_repo(repo, site_doc, people_doc, parsed))
     diagnostics.extend(checks.check_duplicate_ids(integrations_doc, "integrations", "integration"))
     diagnostics.extend(checks.check_duplicate_ids(notifications_doc, "channels", "channel"))
+    diagnostics.extend(checks.check_duplicate_ids(notifications_doc, "announce", "channel"))
+    if notifications_doc is not None:
+        known = {"component": {c.id for c in repo.components}}
+        diagnostics.extend(checks.check_references([("notifications", notifications_doc)], known))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     return LoadResult(repo=repo, diagnostics=diagnostics)

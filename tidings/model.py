@@ -484,6 +484,33 @@ class RetrySettings(FileModel):
     timeout_seconds: float = Field(10.0, gt=0, le=120, description="Per try.")
 
 
+AnnounceEvent = Literal["opened", "resolved"]
+
+
+def _both_events() -> list[AnnounceEvent]:
+    return ["opened", "resolved"]
+
+
+class AnnounceWhen(FileModel):
+    """Which incidents a channel hears of: any of these components, and any of these severities
+    (an empty list: any)."""
+
+    components: list[Id] = Field(default_factory=list, description="Component ids; empty: any.")
+    severities: list[Severity] = Field(default_factory=list, description="Severities; empty: any.")
+
+
+class AnnounceChannel(FileModel):
+    """A Slack incoming webhook that hears when incidents open and resolve (it gets no pages)."""
+
+    id: Id
+    kind: Literal["slack"]
+    url_env: EnvName = Field(description="Variable holding the webhook URL (the URL is the secret).")
+    when: AnnounceWhen = Field(default_factory=lambda: AnnounceWhen())
+    events: list[AnnounceEvent] = Field(
+        default_factory=lambda: _both_events(), min_length=1, description="What it hears of."
+    )
+
+
 class NotificationsFile(FileModel):
     """`.gitlab/notifications.yml`: where pages go. Secrets are named by variable, never written here."""
 
@@ -493,6 +520,10 @@ class NotificationsFile(FileModel):
     ack_expires_minutes: int = Field(24 * 60, ge=1, description="How long an ack link stays valid.")
     retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
     channels: list[Channel] = Field(default_factory=list)
+    announce: list[AnnounceChannel] = Field(
+        default_factory=list,
+        description="Channels told of incidents opening and resolving, by component or severity.",
+    )
 
 
 FILE_MODELS: dict[str, type[FileModel]] = {

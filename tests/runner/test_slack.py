@@ -133,8 +133,15 @@ def test_comment_keeps_its_lines_for_quick_actions():
 
 
 def signed(text: str, when: float | None = None, secret: str = SECRET, **fields: str) -> tuple[bytes, dict]:
-    data = {"token": "legacy-ignored", "team_id": "T1", "channel_id": "C1", "command": "/incident",
-            "trigger_id": "1.2.3", **form(text), **fields}  # fmt: skip
+    data = {
+        "token": "legacy-ignored",
+        "team_id": "T1",
+        "channel_id": "C1",
+        "command": "/incident",
+        "trigger_id": "1.2.3",
+        **form(text),
+        **fields,
+    }
     body = urllib.parse.urlencode(data).encode()
     timestamp = str(int(time.time() if when is None else when))
     headers = {

@@ -92,9 +92,19 @@ def unchanged(root: Path, before: str) -> None:
 
 def test_open_writes_the_incident_and_commits_it_as_the_person(repo: Path) -> None:
     result = at(
-        repo, "open", "--title", "Checkout is down!", "--severity", "critical",
-        "--component", "api=major_outage", "--component", "web", "--body", "Checkout fails for everyone.",
-    )  # fmt: skip
+        repo,
+        "open",
+        "--title",
+        "Checkout is down!",
+        "--severity",
+        "critical",
+        "--component",
+        "api=major_outage",
+        "--component",
+        "web",
+        "--body",
+        "Checkout fails for everyone.",
+    )
     assert result.exit_code == 0, result.output
     new_id = "2026-11-24-checkout-is-down"
     assert result.output.startswith(f"opened incident {new_id} by amara (commit ")
@@ -104,14 +114,21 @@ def test_open_writes_the_incident_and_commits_it_as_the_person(repo: Path) -> No
     )
     inc = incident(repo, new_id)
     assert (inc.title, inc.severity, inc.status, inc.published) == (
-        "Checkout is down!", "critical", "investigating", False,
-    )  # fmt: skip
+        "Checkout is down!",
+        "critical",
+        "investigating",
+        False,
+    )
     assert inc.started_at == NOW
     assert dict(inc.components) == {"api": "major_outage", "web": "partial_outage"}
     [first] = inc.updates
     assert (first.at, first.status, first.body, first.internal, first.author) == (
-        NOW, "investigating", "Checkout fails for everyone.", False, "amara",
-    )  # fmt: skip
+        NOW,
+        "investigating",
+        "Checkout fails for everyone.",
+        False,
+        "amara",
+    )
     message = last_message(repo)
     assert message.startswith(f"Amara Okafor <amara.okafor@example.com>\nOpen incident {new_id} by amara\n")
     assert f"Tidings-Incident: {new_id}" in message and "Tidings-Person: amara" in message
