@@ -349,3 +349,22 @@ def test_signed_commands_against_the_real_server(clone):
         assert "status: investigating" in git(remote, "show", f"main:content/incidents/{new_id}.md")
     finally:
         runner.kill()
+
+
+def test_the_readme_examples_parse():
+    from tests.conftest import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Slack\n", 1)[1]
+    commands: list[str] = []
+    for line in section.splitlines():
+        if line.startswith("    /incident "):
+            commands.append(line.strip().removeprefix("/incident "))
+        elif line.startswith("    /") and commands:
+            commands[-1] += "\n" + line.strip()
+        elif commands and not line.startswith("    "):
+            break
+    parsed = [parse_command(form(text)) for text in commands]
+    assert [c.action for c in parsed] == ["declare", "comment", "timeline", "close", "ack", "help"]
+    assert parsed[0].components == ("postgres", "storage=degraded_performance")
+    assert parsed[1].text == "Failing over.\n/severity critical"

@@ -108,3 +108,21 @@ def test_apply_changes_the_tree_and_says_what_changed(tmp_path: Path) -> None:
     assert "resolved_at: 2026-11-24T09:30:00Z\n" in text
     # Applying the same again changes nothing.
     assert apply(actions, edit, NOW).changes == []
+
+
+def test_the_readme_lists_every_action_and_every_command() -> None:
+    from click import Group
+
+    from tidings.incident_cli import incident
+    from tidings.quick_actions import SPECS
+
+    from ..conftest import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| `/([a-z]+)", readme, re.MULTILINE)
+    assert table == list(SPECS)
+    assert isinstance(incident, Group)
+    listed = set()
+    for line in re.findall(r"^    tidings incident (\S+)", readme, re.MULTILINE):
+        listed |= set(line.split("|"))
+    assert listed == set(incident.commands)
