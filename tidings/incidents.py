@@ -415,6 +415,8 @@ def open_incident(
     )
     applied = quick_actions.apply([*template_actions.actions, *first.actions], edit, start)
     current = applied.status
+    if current == "resolved" and "resolved_at" not in edit.data:  # opened as resolved (after the fact)
+        edit.data["resolved_at"] = stamp(start)
     if first.body:
         text, internal = first.body, False
     else:
@@ -525,8 +527,8 @@ def resolve_incident(
     rel, edit = _open(root, incident_id)
     if edit.data.get("status") == "resolved":
         return Change(incident_id, rel, False, f"incident {incident_id} is already resolved")
-    repo_people = load(root).repo
-    text = body if _actions(body, repo_people).body else (body + "\nThis incident has been resolved.").strip()
+    # Only quick actions, or nothing: the resolving update still says so, in public words.
+    text = body if quick_actions.parse(body).body else f"{body}\nThis incident has been resolved.".strip()
     return apply_changes(root, incident_id, now, actor, text, "resolved", verb="Resolve", do_commit=do_commit)
 
 

@@ -534,3 +534,10 @@ def test_a_trailer_names_the_incident_and_problems_write_nothing(repo: Path) -> 
     assert _git(repo, "status", "--porcelain") == ""
     result = at(repo, "quick-actions", "no-such-rev")
     assert result.exit_code == 1 and "not a commit" in result.output
+
+
+def test_an_incident_opened_after_the_fact_as_resolved_gets_its_resolved_at(repo: Path) -> None:
+    result = at(repo, "open", "--title", "Blip", "--status", "resolved", "--body", "A one-minute blip.")
+    assert result.exit_code == 0, result.output
+    inc = incident(repo, "2026-11-24-blip")
+    assert (inc.status, inc.resolved_at, inc.updates[0].status) == ("resolved", NOW, "resolved")
