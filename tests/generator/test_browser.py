@@ -154,6 +154,8 @@ def test_times_are_converted_to_the_readers_zone_when_javascript_runs(browser, b
         started = page.locator("dd time").first
         assert started.inner_text() == "Nov 23, 2026, 12:05 PM EST (your time)"
         assert started.get_attribute("title") == "Nov 23, 2026 18:05 CET (UTC+01:00)"  # the site's time stays
+        # The footer no longer claims the site's zone.
+        assert "your time zone (America/New_York)" in page.locator(".zone-note").inner_text()
     finally:
         context.close()
 
@@ -164,5 +166,6 @@ def test_a_reader_in_the_sites_zone_sees_the_page_unchanged(browser, base_url):
     try:
         page.goto(base_url + "incidents/2026-11-23-webhook-delivery-delays.html")
         assert page.locator("dd time").first.inner_text() == "Nov 23, 2026 18:05 CET (UTC+01:00)"
+        assert page.locator(".zone-note").inner_text() == "Times are shown in Europe/Berlin."
     finally:
         context.close()
