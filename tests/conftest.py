@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +14,23 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Git as on a fresh CI machine, whatever this one's ~/.gitconfig says: one known person, nothing else.
+
+    Tests commit as people (and check who), so they need an identity; taking it from the machine would
+    let a run pass here and fail on a clean runner, or pick up someone's signing or hook settings.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="tidings-tests-git-"))
+    atexit.register(shutil.rmtree, folder, True)
+    (folder / "gitconfig").write_text(
+        "[user]\n\tname = Test Person\n\temail = test.person@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+    )
+    os.environ["GIT_CONFIG_GLOBAL"] = str(folder / "gitconfig")
+    os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+
 
 MINIMAL_SITE = """\
 title: Example Status
