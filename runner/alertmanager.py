@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tidings.model import Integration
@@ -12,6 +12,8 @@ from .events import Alert, AlertEvent, PayloadError
 
 # A firing alert's endsAt is Go's zero time.
 ZERO_TIME = "0001-01-01T00:00:00Z"
+# Times outside these years are a sender's bug; they would not survive arithmetic (or a page) anyway.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9000
 
 
 def _time(value: Any, where: str) -> datetime:
@@ -23,6 +25,12 @@ def _time(value: Any, where: str) -> datetime:
         raise PayloadError(where, f"{value!r} is not an RFC 3339 time") from exc
     if parsed.tzinfo is None:
         raise PayloadError(where, f"{value!r} has no timezone")
+    try:
+        year = parsed.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise PayloadError(where, f"{value!r} is out of range ({EARLIEST_YEAR} to {LATEST_YEAR})")
     return parsed
 
 

@@ -257,6 +257,8 @@ class Announcer:
                 return {**record, "state": "sent", "attempts": attempt}
             except DeliveryError as exc:
                 error, permanent = str(exc), exc.permanent
+            except Exception as exc:  # never stop announcing for one channel; the type only (secrets)
+                error, permanent = f"unexpected error ({type(exc).__name__})", True
             log.warning("announcing %s on %s, try %d: %s", event.incident, channel.id, attempt, error)
             if permanent or attempt == retry.attempts:
                 return {**record, "state": "failed", "attempts": attempt, "error": error}

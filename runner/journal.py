@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class Journal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         _fsync_dir(folder)
         self._lock = threading.Lock()  # the file is written from worker threads
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-journal")
         self._pending: list[tuple[bytes, Entry, asyncio.Future[int]]] = []
         self._flushing = False
         self.appended = asyncio.Event()
@@ -113,27 +115,39 @@ class Journal:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
+                data = b"".join(line for line, _, _ in batch)
+                entries = [entry for _, entry, _ in batch]
                 try:
-                    await asyncio.to_thread(self._write, b"".join(line for line, _, _ in batch))
+                    # Its own thread: git work in the shared pool (acks, ticks) must never hold up
+                    # the fsync that every acknowledgement waits for.
+                    await asyncio.get_running_loop().run_in_executor(self._writer, self._write, data, entries)
                 except OSError as exc:
                     for _, _, future in batch:
                         future.set_exception(exc)
                     continue
-                with self._lock:
-                    self._entries.extend(entry for _, entry, _ in batch)
                 for _, entry, future in batch:
                     future.set_result(entry.seq)
                 self.appended.set()
         finally:
             self._flushing = False
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, entries: list[Entry]) -> None:
+        # One lock around the write and the in-memory list: a compaction in between would rewrite
+        # the file from a list that lacks these entries, and lose them.
         with self._lock:
+            size = os.fstat(self._fd).st_size
             view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-            os.fsync(self._fd)
+            try:
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+                os.fsync(self._fd)
+            except OSError:
+                # Disk full, say: take the part-written batch back out, or its torn end would glue
+                # itself to the next append. None of it was acknowledged.
+                os.ftruncate(self._fd, size)
+                raise
+            self._entries.extend(entries)
 
     def compact(self, upto: int) -> None:
         """Forget entries with seq <= `upto` (they are committed and pushed)."""
@@ -157,4 +171,5 @@ class Journal:
             log.info("journal compacted: %d entries kept", len(keep))
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)
         os.close(self._fd)

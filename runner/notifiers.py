@@ -243,9 +243,14 @@ def _env(env: Mapping[str, str], name: str) -> str:
 
 
 def _post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> None:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"User-Agent": USER_AGENT, **headers}
-    )
+    try:
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"User-Agent": USER_AGENT, **headers}
+        )
+    except ValueError:  # not a URL at all; its text (a webhook URL is a secret) stays out of the error
+        raise DeliveryError("the receiver's URL is not a valid http(s) URL", permanent=True) from None
+    if request.type not in ("http", "https"):
+        raise DeliveryError("the receiver's URL is not an http(s) URL", permanent=True)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
@@ -361,8 +366,9 @@ def deliver(
         except DeliveryError as exc:
             error, permanent = str(exc), exc.permanent
         except Exception as exc:  # a bug in a notifier: recorded as a failure, never lost
-            log.exception("notifier %s raised", channel.id)
-            error, permanent = f"unexpected error: {exc!r}", True
+            # The type only, in what is recorded: the message may quote a secret URL or a token.
+            log.error("notifier %s raised %s", channel.id, type(exc).__name__)
+            error, permanent = f"unexpected error in the notifier ({type(exc).__name__})", True
         log.warning(
             "page %s on %s, try %d of %d: %s", message.key, channel.id, attempt, retry.attempts, error
         )

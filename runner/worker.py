@@ -98,6 +98,20 @@ def recover(root: Path) -> int:
     lock = root / ".git" / "index.lock"
     if lock.exists():  # the runner owns this clone: a lock is a crash's leftover
         lock.unlink()
+    # A crash inside `git rebase` (while pushing) leaves a detached HEAD: put the branch back first,
+    # or every later commit would land off the branch (and a push would create refs/heads/HEAD).
+    for leftover, command in (
+        ("rebase-merge", "rebase"),
+        ("rebase-apply", "rebase"),
+        ("MERGE_HEAD", "merge"),
+    ):
+        if (root / ".git" / leftover).exists():
+            log.warning("a crash left a %s in progress in %s; aborting it", command, root)
+            git(root, command, "--abort", check=False)
+    if current_branch(root) == "HEAD":
+        raise GitError(
+            f"{root} is on a detached HEAD: check out the branch the runner should commit to and start again"
+        )
     git(root, "reset", "--quiet", "--hard", "HEAD")
     git(root, "clean", "-fdq", "--", "content/incidents")
     return last_applied_seq(root)
@@ -184,6 +198,10 @@ class Worker:
                 outcome = apply_event(self.root, repo, event, integration, received)
             except (PayloadError, EditError) as exc:  # checked on receipt; a changed config or file
                 self._failed(entry, str(exc))
+                continue
+            except Exception as exc:  # a bug: keep the entry (failed.jsonl), never stop the worker for it
+                log.exception("journal entry %d could not be applied", entry.seq)
+                self._failed(entry, f"{type(exc).__name__}: {exc}")
                 continue
             if outcome.changed and outcome.rel:
                 repo = refresh_incident(repo, outcome.rel)
@@ -331,7 +349,13 @@ class Worker:
             await self._settle()
             # Cleared before looking, so an append landing while we work is never missed.
             self.journal.appended.clear()
-            more = await asyncio.to_thread(self.step)
+            try:
+                more = await asyncio.to_thread(self.step)
+            except Exception as exc:  # git or the disk failing: say so on /healthz, try again shortly
+                log.exception("the apply worker failed; retrying")
+                self.blocked = f"the apply worker failed: {type(exc).__name__}: {exc}"
+                await asyncio.sleep(2.0)
+                continue
             if more or (self.journal.after(self.applied, 1) and not self.blocked):
                 continue
             # Waiting: for new entries, or to retry a push (remote down) or an invalid repo.

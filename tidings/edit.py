@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,7 +65,10 @@ def read_editable(path: Path, kind: str, markdown: bool = True) -> EditableFile:
         front, body, _ = parts
     else:
         front = text
-    data = make_yaml().load(front) if front.strip() else CommentedMap()
+    try:
+        data = make_yaml().load(front) if front.strip() else CommentedMap()
+    except Exception as exc:  # a file broken by hand: say so, as `tidings validate` would
+        raise EditError(f"{path}: the YAML does not parse ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, CommentedMap):
         raise EditError(f"{path}: the YAML is not a mapping of keys")
     return EditableFile(path=path, kind=kind, data=data, body=body, markdown=markdown)
@@ -118,10 +122,51 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+# What YAML cannot hold in a file (its printable set): C0 controls but tab and newline, DEL, C1
+# controls, surrogates, U+FFFE/U+FFFF. Alert payloads and chat messages carry them (terminal colour
+# codes, stray NULs); written raw they make a file that no longer parses.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """Text as a file can hold it: newlines as \\n, unprintable characters dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x85", "\n")
+    return _UNPRINTABLE.sub("", text)
+
+
+def _clean_tree(node: Any) -> Any:
+    """Every string in the tree cleaned, keeping ruamel's string types (a `|` block stays one)."""
+    if isinstance(node, dict):
+        for key in list(node):
+            node[key] = _clean_tree(node[key])
+        return node
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            node[i] = _clean_tree(item)
+        return node
+    if isinstance(node, str):
+        cleaned = clean_text(node)
+        return node if cleaned == node else type(node)(cleaned)
+    return node
+
+
 def save(edit: EditableFile, rel: str) -> None:
-    """Validate, then write atomically."""
+    """Clean, validate, check the text reads back as the data, then write atomically."""
+    _clean_tree(edit.data)
+    edit.body = clean_text(edit.body)
     check(edit, rel)
-    write_atomic(edit.path, edit.render())
+    text = edit.render()
+    front = text
+    if edit.markdown:
+        parts = split_front_matter(text)
+        front = parts[0] if parts else ""
+    try:
+        again = make_yaml().load(front)
+    except Exception as exc:  # ruamel wrote something it cannot read: never put that on disk
+        raise EditError(f"{rel}: the edited file would not parse ({exc})") from exc
+    if plain(again) != plain(edit.data):
+        raise EditError(f"{rel}: the edited file would not read back as written")
+    write_atomic(edit.path, text)
 
 
 @contextmanager

@@ -92,6 +92,8 @@ def push(root: Path, remote: str = "origin", attempts: int = 5) -> PushResult:
     they were, so the caller can re-apply its events to the fresh files instead.
     """
     branch = current_branch(root)
+    if branch == "HEAD":  # never push a detached HEAD: it would create refs/heads/HEAD on the remote
+        return PushResult(False, 0, "the clone is on a detached HEAD, not a branch")
     for attempt in range(1, attempts + 1):
         run = subprocess.run(
             ["git", "-C", str(root), "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],

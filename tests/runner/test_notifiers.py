@@ -184,6 +184,14 @@ def test_a_bug_in_a_notifier_is_a_recorded_failure():
     assert got.state == "failed" and "KeyError" in str(got.error)
 
 
+def test_a_malformed_webhook_url_fails_without_quoting_it(caplog):
+    channel = SlackChannel(id="slack", kind="slack", url_env="SLACK_URL")
+    secret = "hooks.slack.com/services/T0/B0/XOXSECRET"
+    got = deliver(channel, message(), FAST, lambda s: None, lambda: NOW, env={"SLACK_URL": secret})
+    assert got.state == "failed" and got.attempts == 1  # permanent: no retries
+    assert "XOXSECRET" not in str(got.error) and "XOXSECRET" not in caplog.text
+
+
 def _readme_block(start: str, fence: str) -> str:
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     blocks = [b.split("```", 1)[0] for b in readme.split(f"```{fence}\n")[1:]]

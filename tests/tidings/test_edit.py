@@ -87,3 +87,30 @@ def test_a_new_file_loads_as_valid_content(make_repo):
     result = load(root)
     assert result.errors == []
     assert result.repo.get("incidents", "2026-03-20-new").body == "Opened by a test.\n"
+
+
+HOSTILE = ["a\x1b[31mred\x1b[0m", "nul\x00byte", "bell\x07", "cr\rlf\r\n", "nel\x85next", "lone \ud800 half",
+           "end\ufffe", "multi\nline\x1b[1m\n  indented", "tab\tkept"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_text_a_file_cannot_hold_is_cleaned_so_the_file_always_parses(make_repo, text):
+    root = make_repo()
+    rel = "content/incidents/2026-03-14-api-errors.md"
+    with editing(root / rel, "incident", rel) as edit:
+        edit.data["title"] = "Title " + text.replace("\n", " ")
+        edit.data["updates"][0]["body"] = text
+    result = load(root)
+    assert result.errors == [], [d.as_text() for d in result.errors]
+    (incident,) = result.repo.incidents
+    for bad in "\x1b\x00\x07\r\x85\ud800\ufffe":
+        assert bad not in incident.title and bad not in incident.updates[0].body
+    assert "\t" in incident.updates[0].body or "\t" not in text
+
+
+def test_a_file_broken_by_hand_is_an_edit_error_not_a_traceback(make_repo):
+    root = make_repo()
+    rel = "content/incidents/2026-03-14-api-errors.md"
+    (root / rel).write_text('---\ntitle: "never closed\n---\n')
+    with pytest.raises(EditError, match="does not parse"):
+        read_editable(root / rel, "incident")
