@@ -40,6 +40,15 @@ def _strings(value: Any, where: str) -> dict[str, str]:
     return value
 
 
+def _severity(integration: Integration, value: str) -> str:
+    """The label's value through severity_map, as written or in any case ("Critical" is critical)."""
+    mapped = integration.severity_map.get(value)
+    if mapped is None:
+        lowered = {k.lower(): v for k, v in integration.severity_map.items()}
+        mapped = lowered.get(value.lower(), "unknown")
+    return mapped
+
+
 def group_id(group_key: str) -> str:
     """A short stable id for a groupKey (which holds braces and quotes)."""
     return "am-" + hashlib.sha256(group_key.encode()).hexdigest()[:16]
@@ -107,7 +116,7 @@ def parse(payload: Any, integration: Integration) -> AlertEvent:
         title=title,
         description=common_notes.get("description", ""),
         alerts=tuple(alerts),
-        severity=integration.severity_map.get(severity_value, "unknown"),
+        severity=_severity(integration, severity_value),
         components=tuple(components),
         runbooks=tuple(runbooks),
         truncated=truncated if isinstance(truncated, int) else 0,

@@ -76,7 +76,10 @@ def _news(incident: Incident | None, event: AlertEvent) -> tuple[list[str], list
     fired, resolved = [], []
     for alert in event.alerts:
         state, starts = recorded.get(alert.fingerprint, (None, None))
-        if alert.state == "firing" and (state is None or starts is None or alert.starts_at > starts):
+        if alert.state == "firing" and not alert.starts_known:
+            if state != "firing":  # unknown, or firing again after it resolved
+                fired.append(alert.fingerprint)
+        elif alert.state == "firing" and (state is None or starts is None or alert.starts_at > starts):
             fired.append(alert.fingerprint)
         elif (
             alert.state == "resolved"

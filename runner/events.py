@@ -22,6 +22,9 @@ class Alert:
     ends_at: datetime | None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # False when the sender gave no start (a generic alert without start_time): starts_at is then
+    # when the post arrived, and a re-post of a firing alert is not a new firing.
+    starts_known: bool = True
 
 
 @dataclass(frozen=True)

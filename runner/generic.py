@@ -38,6 +38,8 @@ def parse(payload: Any, integration: Integration, received_at: datetime | None =
         else (received_at or clock.now())
     )
     ends = _time(payload["end_time"], "end_time") if payload.get("end_time") else None
+    if ends is not None and "start_time" in payload and ends < starts:
+        raise PayloadError("end_time", f"{payload['end_time']!r} is before start_time")
     # GitLab: without a fingerprint, the payload itself identifies the alert.
     raw_fingerprint = payload.get("fingerprint")
     if raw_fingerprint is None:
@@ -57,6 +59,7 @@ def parse(payload: Any, integration: Integration, received_at: datetime | None =
             if k in payload
         },
         annotations={"description": str(payload.get("description", "")), "hosts": ", ".join(map(str, hosts))},
+        starts_known="start_time" in payload,
     )
     return AlertEvent(
         source=integration.id,

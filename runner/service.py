@@ -52,6 +52,8 @@ def parse(kind: str, body: bytes, integration: Integration, received_at: datetim
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError("(body)", f"not JSON: {exc}") from exc
+    except RecursionError:
+        raise PayloadError("(body)", "not JSON we read: nested too deeply") from None
     if kind == "generic":
         return generic.parse(payload, integration, received_at)
     return alertmanager.parse(payload, integration)

@@ -16,7 +16,7 @@ from tidings.runner.alertmanager import group_id
 
 
 def apply(clone: Path, name: str, *extra: str, source: str = "alertmanager") -> str:
-    payload = RAW / f"{name}.body" if source == "alertmanager" else name
+    payload = RAW / f"{name}.body" if source == "alertmanager" and "/" not in name else name
     run = CliRunner().invoke(main, ["runner", "apply", str(clone), "--source", source, *extra, str(payload)])
     assert run.exit_code == 0, run.output
     return run.output.split()[0]
@@ -194,3 +194,46 @@ def test_every_captured_scenario_applies_in_arrival_order_and_keeps_the_repo_val
         assert any("max_alerts" in (u.body or "") for u in newest.updates)
     if scenario == "unicode":
         assert not newest.title.isascii()
+
+
+def test_a_generic_alert_without_start_time_fires_once_however_often_it_is_posted(clone, tmp_path):
+    fire = tmp_path / "fire.json"
+    fire.write_text(json.dumps({"title": "Homepage down", "service": "web", "fingerprint": "home-1"}))
+    resolve = tmp_path / "resolve.json"
+    resolve.write_text(json.dumps({**json.loads(fire.read_text()), "end_time": "2030-01-01T00:00:00Z"}))
+    args = ("--integration", "uptime-checks")
+    posts = [fire, fire, fire, resolve, fire]
+    assert [apply(clone, str(p), *args, source="generic") for p in posts] == [
+        "opened", "unchanged", "unchanged", "resolved", "reopened"
+    ]  # fmt: skip
+
+
+def test_an_end_before_the_start_is_refused(clone, tmp_path):
+    payload = tmp_path / "bad.json"
+    payload.write_text(json.dumps({"title": "x", "start_time": "2026-11-24T10:00:00Z",
+                                   "end_time": "2026-11-24T09:59:00Z"}))  # fmt: skip
+    run = CliRunner().invoke(
+        main,
+        [
+            "runner",
+            "apply",
+            str(clone),
+            "--source",
+            "generic",
+            "--integration",
+            "uptime-checks",
+            str(payload),
+        ],
+    )
+    assert run.exit_code == 1 and "end_time" in run.output and "before start_time" in run.output
+
+
+def test_severity_labels_match_in_any_case(clone, tmp_path):
+    payload = json.loads((RAW / "single_1.body").read_bytes())
+    for alert in payload["alerts"]:
+        alert["labels"]["severity"] = "Critical"
+    payload["commonLabels"]["severity"] = "Critical"
+    path = tmp_path / "upper.json"
+    path.write_text(json.dumps(payload))
+    apply(clone, str(path))
+    assert incident(clone, "2026-11-22-apidown").severity == "critical"
