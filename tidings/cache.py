@@ -4,11 +4,17 @@ Parsing and validating a file is most of what loading costs; a file whose bytes 
 unchanged parses to the same result, so the result is kept. The key also covers the code that
 parses, so a new Tidings never reads an old entry. The cache is one pickle, rewritten (atomically)
 only when an entry was added or dropped; entries for files that no longer exist are dropped.
+
+A pickle runs code when it is read, and the cache sits in the repo's work tree, where a merge
+request could put one. So each file is signed (HMAC-SHA256) with a key only this user has
+(`~/.cache/tidings/cache-key`, made on first use), and a file whose signature does not match is
+never unpickled: a cache from anywhere else is simply not used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import pickle
@@ -20,34 +26,54 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".tidings-cache"
-PARSING_MODULES = (
-    "cache.py",
-    "model.py",
-    "documents.py",
-    "load.py",
-    "checks.py",
-    "errors.py",
-    "diagnostics.py",
-)
+MAGIC = b"tidings-cache-1\n"
 
 
 @cache
 def code_fingerprint() -> str:
-    """A hash of the modules that decide what a parsed file holds."""
+    """A hash of every module of Tidings: a new or edited Tidings reads no old entry."""
     here = Path(__file__).parent
     digest = hashlib.blake2b(digest_size=16)
-    for name in (
-        "cache.py",
-        "model.py",
-        "documents.py",
-        "load.py",
-        "checks.py",
-        "errors.py",
-        "diagnostics.py",
-    ):
-        path = here / name
-        digest.update(path.read_bytes() if path.exists() else name.encode())
+    for path in sorted(here.rglob("*.py")):
+        digest.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+@cache
+def signing_key() -> bytes:
+    """This user's key for signing cache files (`TIDINGS_CACHE_KEY_FILE`, or ~/.cache/tidings/cache-key)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tidings"
+    path = Path(os.environ.get("TIDINGS_CACHE_KEY_FILE") or base / "cache-key")
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    key = os.urandom(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+    except FileExistsError:
+        return path.read_bytes()  # another process made it first
+    except OSError:
+        log.info("no place for a cache key (%s): the cache lasts for this run only", path)
+    return key
+
+
+def _signed(payload: bytes) -> bytes:
+    return MAGIC + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
+
+
+def _verified(data: bytes) -> bytes | None:
+    """The payload of a file this user signed, or None (a foreign, torn or tampered file)."""
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
+        return None
+    mac, payload = data[len(MAGIC) : len(MAGIC) + 32], data[len(MAGIC) + 32 :]
+    expected = hmac.new(signing_key(), payload, hashlib.sha256).digest()
+    return payload if hmac.compare_digest(mac, expected) else None
 
 
 class ParseCache:
@@ -84,10 +110,13 @@ class ParseCache:
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:
         try:
-            with path.open("rb") as handle:
-                stored = pickle.load(handle)
+            payload = _verified(path.read_bytes())
         except FileNotFoundError:
             return None
+        if payload is None:
+            log.warning("ignoring %s: not signed by this user's key, so it is never unpickled", path)
+            return None
+        stored = pickle.loads(payload)  # signed by us: safe to read
         return stored if isinstance(stored, dict) and stored.get("code") == code_fingerprint() else None
 
     @staticmethod
@@ -126,7 +155,7 @@ class ParseCache:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"code": code_fingerprint(), **data}, handle, protocol=5)
+                handle.write(_signed(pickle.dumps({"code": code_fingerprint(), **data}, protocol=5)))
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
-from tidings.cache import ParseCache
+from tidings.cache import MAGIC, ParseCache
+from tidings.generator.build import build
 
 
 def fill(root: Path, keys: list[str], new: list[str] = ()) -> ParseCache:
@@ -41,3 +43,32 @@ def test_a_torn_or_foreign_file_is_ignored(tmp_path):
     cache.put("a", 1)
     cache.save()
     assert ParseCache(tmp_path).get("a") == 1
+
+
+class _Planted:
+    """What a merge request could commit as .tidings-cache/parsed.pickle: code that runs when read."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_a_pickle_not_signed_by_this_user_is_never_read(tmp_path):
+    marker = tmp_path / "PWNED"
+    cache = ParseCache(tmp_path)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_bytes(pickle.dumps(_Planted(marker)))  # a bare pickle
+    cache.delta_path.write_bytes(MAGIC + b"\0" * 32 + pickle.dumps(_Planted(marker)))  # a forged signature
+    again = ParseCache(tmp_path)
+    assert not marker.exists() and again.get("anything") is None
+
+
+def test_a_planted_cache_does_not_run_during_a_build(make_repo, tmp_path):
+    root = make_repo()
+    marker = tmp_path / "PWNED-by-cache"
+    (root / ".tidings-cache").mkdir()
+    (root / ".tidings-cache" / "parsed.pickle").write_bytes(pickle.dumps(_Planted(marker)))
+    build(root, tmp_path / "public")
+    assert not marker.exists() and (tmp_path / "public" / "index.html").is_file()
