@@ -67,11 +67,18 @@ def person_calendar_path(person: Person) -> str:
 def check_internal_output(out: Path, root: Path) -> None:
     """Refuse what check_output refuses, the public site's folder, and any folder holding a public site."""
     check_output(out, root)
-    resolved = out.resolve()
-    if resolved == (root / "public").resolve():
+    resolved = out.resolve()  # symlinks followed: a link into the public site is the public site
+    public = (root / "public").resolve()
+    if resolved == public or resolved.is_relative_to(public):
         raise UnsafeOutput(f"{out} is where the public site is built: build the internal one elsewhere")
     if (resolved / MARKER).exists() and not (resolved / INTERNAL_MARKER).exists():
         raise UnsafeOutput(f"{out} holds a public site: build the internal one into a folder of its own")
+    # Inside a public site it would be published with it.
+    for folder in resolved.parents:
+        if (folder / MARKER).exists() and not (folder / INTERNAL_MARKER).exists():
+            raise UnsafeOutput(
+                f"{out} is inside a public site ({folder}): build the internal one into a folder of its own"
+            )
 
 
 @dataclass(frozen=True)

@@ -322,6 +322,16 @@ def test_it_never_replaces_a_public_site(make_repo, tmp_path):
     with pytest.raises(UnsafeOutput, match="holds a public site"):
         build_internal(root, tmp_path / "site")
     assert (tmp_path / "site/index.html").is_file()  # untouched
+    # Nor inside one, by path or through a symlink: it would be published with it.
+    with pytest.raises(UnsafeOutput, match="inside a public site"):
+        build_internal(root, tmp_path / "site" / "internal")
+    (tmp_path / "link").symlink_to(tmp_path / "site")
+    with pytest.raises(UnsafeOutput, match="inside a public site"):
+        build_internal(root, tmp_path / "link" / "x")
+    build(root, root / "public")
+    with pytest.raises(UnsafeOutput, match="where the public site is built"):
+        build_internal(root, root / "public" / "internal")
+    assert not (tmp_path / "site" / "internal").exists() and not (root / "public" / "internal").exists()
     build_internal(root, tmp_path / "internal")
     build_internal(root, tmp_path / "internal")  # an internal site is replaced by the next one
 
