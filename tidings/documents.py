@@ -166,6 +166,41 @@ def _value(node: Any) -> Any:
     raise _Declined(str(node.tag))
 
 
+# Aliases let a few hundred bytes stand for billions of values ("billion laughs"): more than this
+# many, once aliases are expanded, and a file is refused rather than read.
+MAX_VALUES = 200_000
+
+
+class TooLarge(ValueError):
+    """The YAML expands (through aliases) to more values than any status file needs."""
+
+
+def _expanded(node: Any, sizes: dict[int, int]) -> int:
+    """How many values `node` stands for with every alias expanded (each shared node counted once)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_VALUES + 1  # a node that contains itself expands without end
+    if isinstance(node, pyyaml.MappingNode):
+        size = 1 + sum(_expanded(k, sizes) + _expanded(v, sizes) for k, v in node.value)
+    elif isinstance(node, pyyaml.SequenceNode):
+        size = 1 + sum(_expanded(item, sizes) for item in node.value)
+    elif isinstance(node, dict):
+        size = 1 + sum(_expanded(v, sizes) for v in node.values()) + len(node)
+    elif isinstance(node, list):
+        size = 1 + sum(_expanded(item, sizes) for item in node)
+    else:
+        size = 1
+    sizes[id(node)] = size = min(size, MAX_VALUES + 1)
+    return size
+
+
+def check_size(tree: Any) -> None:
+    """Raise TooLarge for a composed node or a ruamel tree that expands past MAX_VALUES."""
+    if _expanded(tree, {}) > MAX_VALUES:
+        raise TooLarge(f"it expands to more than {MAX_VALUES:,} values through aliases")
+
+
 def fast_load(text: str) -> Any:
     """Plain values from YAML text, or raise (any exception) when the fast parser will not say."""
     loader = FastLoader(text)
@@ -173,7 +208,10 @@ def fast_load(text: str) -> Any:
         node = loader.get_single_node()  # libyaml parses and composes, in C
     finally:
         loader.dispose()
-    return None if node is None else _value(node)
+    if node is None:
+        return None
+    check_size(node)
+    return _value(node)
 
 
 @dataclass
@@ -294,7 +332,11 @@ def _read_text(path: Path, rel: str, raw: bytes | None = None) -> tuple[str | No
             return path.read_text(encoding="utf-8"), None
         return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), None
     except UnicodeDecodeError as exc:
-        return None, Diagnostic(rel, 1, 1, "", f"not UTF-8 text ({exc.reason})", code="encoding")
+        # Point at the line with the bad bytes, not at the top of the file.
+        data = exc.object if isinstance(exc.object, bytes) else b""
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, Diagnostic(rel, line, column, "", f"not UTF-8 text ({exc.reason})", code="encoding")
     except OSError as exc:
         return None, Diagnostic(rel, 1, 1, "", f"cannot read: {exc.strerror}", code="io")
 
@@ -303,6 +345,11 @@ def parse_yaml(text: str, path: Path, rel: str, line_offset: int = 0, what: str 
     doc = Document(path=path, rel=rel, line_offset=line_offset)
     try:
         data = fast_load(text)
+    except TooLarge as exc:
+        doc.diagnostics.append(
+            Diagnostic(rel, line_offset + 1, 1, "", f"{what} is refused: {exc}", code="too-large")
+        )
+        return doc
     except Exception:  # ruamel, below, reads it again and words the problem
         pass
     else:
@@ -317,6 +364,13 @@ def parse_yaml(text: str, path: Path, rel: str, line_offset: int = 0, what: str 
     except Exception as exc:  # ruamel raises a few plain errors on odd input; never a traceback
         doc.diagnostics.append(
             Diagnostic(rel, line_offset + 1, 1, "", f"{what} does not parse: {exc}", code="yaml-syntax")
+        )
+        return doc
+    try:
+        check_size(data)  # ruamel keeps aliases shared; reading the values would expand them
+    except TooLarge as exc:
+        doc.diagnostics.append(
+            Diagnostic(rel, line_offset + 1, 1, "", f"{what} is refused: {exc}", code="too-large")
         )
         return doc
     doc.data = CommentedMap() if data is None else data

@@ -187,6 +187,10 @@ def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]
             full = value if "T" in str(value) or " " in str(value) else f"{value}T00:00:00"
             hint = f"write it in UTC as '{full}Z', or with an offset such as '{full}+01:00'"
             code = "timestamp-without-timezone"
+        elif kind == "timestamp_range":
+            message = str(err["msg"])
+            hint = "check the year"
+            code = "bad-timestamp"
         elif kind.startswith("datetime") or kind.startswith("date_"):
             message = f"{value!r} is not a timestamp"
             hint = "write it as ISO 8601 with a timezone, e.g. '2026-03-14T09:12:00Z'"

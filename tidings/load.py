@@ -206,14 +206,20 @@ def _read_folder(
         if name.startswith(".") or name == "README.md":
             continue
         suffix = os.path.splitext(name)[1]
-        if entry.is_dir() or suffix not in folder.suffixes:
+        try:
+            is_dir = entry.is_dir()
+        except OSError as exc:  # a symlink loop, say: the file cannot be read, and that is all
+            diagnostics.append(Diagnostic(rel, 1, 1, "", f"cannot read: {exc.strerror}", code="io"))
+            continue
+        if is_dir or suffix not in folder.suffixes:
             diagnostics.append(
                 Diagnostic(
                     rel,
                     1,
                     1,
                     "",
-                    f"not {_article(folder.kind)} {folder.kind} file: "
+                    ("a folder, not " if is_dir else "not ")
+                    + f"{_article(folder.kind)} {folder.kind} file: "
                     f"only {', '.join(folder.suffixes)} files belong here",
                     "warning",
                     "unknown-file",

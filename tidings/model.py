@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, cast
@@ -20,6 +20,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
@@ -99,7 +100,34 @@ Id = Annotated[
 ClockTime = Annotated[str, AfterValidator(_check_clock_time)]
 Url = Annotated[str, AfterValidator(_check_url)]
 Text = Annotated[str, Field(min_length=1)]
-Timestamp = AwareDatetime
+# Years a content timestamp may have: far enough for imported history, clear of year 1 and 9999,
+# where converting between zones (every page does) overflows.
+TIMESTAMP_YEARS = (1000, 9000)
+
+
+def _timestamp_text(value: Any) -> Any:
+    # YAML gives timestamps as text; a bare number would otherwise be read as Unix time, silently.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError("datetime_type", "{value} is a number, not a timestamp", {"value": value})
+    return value
+
+
+def _timestamp_range(value: datetime) -> datetime:
+    low, high = TIMESTAMP_YEARS
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not low <= year <= high:
+        raise PydanticCustomError(
+            "timestamp_range",
+            "{value} is out of range: timestamps are between the years {low} and {high}",
+            {"value": value.isoformat(), "low": low, "high": high},
+        )
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_timestamp_range)]
 
 
 class FileModel(BaseModel):

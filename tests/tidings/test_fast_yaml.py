@@ -82,3 +82,17 @@ def test_positions_come_from_the_round_trip_parser_on_demand(tmp_path: Path):
     assert doc.data == {"title": "x", "updates": [{"at": "2026-01-01T00:00:00Z", "status": "nope"}]}
     assert doc.position(("updates", 0, "status")) == (5, 13)
     assert doc.body == "Body\n"
+
+
+def test_an_alias_bomb_is_refused_at_once_on_both_paths(tmp_path: Path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]  # 9^10 values
+    # A `!` tag makes the fast parser decline while composing: the second file goes through ruamel.
+    for name, text in (("fast.yml", "\n".join(lines)), ("ruamel.yml", "t: !\n" + "\n".join(lines))):
+        path = tmp_path / name
+        path.write_text(text + "\n")
+        doc = read_yaml(path, name)
+        assert doc.data is None and "expands to more than" in doc.diagnostics[0].message
+    loop = tmp_path / "loop.yml"
+    loop.write_text("a: &a [*a]\n")
+    assert read_yaml(loop, "loop.yml").data is None

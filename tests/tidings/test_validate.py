@@ -316,3 +316,30 @@ def test_a_site_without_base_url_is_warned_about(make_repo):
     )
     out = CliRunner().invoke(main, ["validate", str(root)]).output
     assert "warning: base_url: no base_url" in out
+
+
+def test_odd_files_are_named_not_tracebacks(make_repo):
+    root = make_repo()
+    incidents = root / "content" / "incidents"
+    (incidents / "loop.md").symlink_to("loop.md")
+    (incidents / "bad.md").write_bytes(b"---\ntitle: a\n\xff\xfe bad\n---\n")
+    (incidents / "folder.md").mkdir()
+    run = CliRunner().invoke(main, ["validate", str(root)])
+    assert run.exit_code == 1 and "Traceback" not in run.output
+    assert "content/incidents/loop.md:1:1: error: cannot read" in run.output
+    assert "content/incidents/bad.md:3:1: error: not UTF-8 text" in run.output
+    assert "content/incidents/folder.md:1:1: warning: a folder, not an incident file" in run.output
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("9999-12-31T23:59:59-12:00", "out of range"), ("0001-01-01T00:00:00+14:00", "out of range"),
+     ("1700000000", "is not a timestamp")],
+)  # fmt: skip
+def test_timestamps_a_page_cannot_show_are_errors_not_crashes(make_repo, tmp_path, value, words):
+    incident = MINIMAL_INCIDENT_TEXT.replace("started_at: 2026-03-14T09:00:00Z", f"started_at: {value}")
+    root = make_repo({"content/incidents/2026-03-14-api-errors.md": incident})
+    run = CliRunner().invoke(main, ["validate", str(root)])
+    assert run.exit_code == 1 and "started_at" in run.output and words in run.output, run.output
+    built = CliRunner().invoke(main, ["build", str(root), "--out", str(tmp_path / "public")])
+    assert built.exit_code == 1 and "Traceback" not in built.output
