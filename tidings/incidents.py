@@ -27,6 +27,7 @@ from .documents import Document, plain, read_markdown
 from .edit import EditableFile, EditError, check, new_editable, read_editable, save, write_atomic
 from .errors import diagnostics_from
 from .gitstore import RUNNER_EMAIL, RUNNER_NAME, GitError, commit, git
+from .history import is_runner
 from .layout import FOLDERS
 from .load import load
 from .model import (
@@ -272,8 +273,8 @@ def _known(repo: StatusRepo) -> dict[str, set[str]]:
     }
 
 
-def _save(edit: EditableFile, rel: str, repo: StatusRepo) -> None:
-    """Validate the file and its references to components, people, runbooks, policies; then write."""
+def _checked(edit: EditableFile, rel: str, repo: StatusRepo) -> str:
+    """The file's text, once it validates with its references to components, people, runbooks, policies."""
     check(edit, rel)
     doc = Document(path=edit.path, rel=rel, data=edit.data, line_offset=1)
     problems = check_references([("incident", doc)], _known(repo))
@@ -281,7 +282,12 @@ def _save(edit: EditableFile, rel: str, repo: StatusRepo) -> None:
         first = problems[0]
         hint = f" ({first.hint})" if first.hint else ""
         raise EditError(f"{rel}: {first.field}: {first.message}{hint}", problems)
-    write_atomic(edit.path, edit.render())
+    return edit.render()
+
+
+def _save(edit: EditableFile, rel: str, repo: StatusRepo) -> None:
+    """Validate the file and its references (as `_checked`); then write."""
+    write_atomic(edit.path, _checked(edit, rel, repo))
 
 
 def _choice(value: str, choices: Sequence[str], what: str) -> str:
@@ -446,6 +452,52 @@ def open_incident(
     return Change(incident_id, rel, True, f"opened incident {incident_id}{actor.by}", sha, tuple(words))
 
 
+@dataclass(frozen=True)
+class _Staged:
+    """A change made to an open file and checked, not written yet: the text to write, in words."""
+
+    text: str
+    words: tuple[str, ...]
+
+
+def _stage_changes(
+    repo: StatusRepo,
+    incident_id: str,
+    rel: str,
+    edit: EditableFile,
+    now: datetime,
+    actor: Actor,
+    body: str = "",
+    status: str | None = None,
+    internal: bool = False,
+    extra: Sequence[quick_actions.QuickAction] = (),
+) -> _Staged | None:
+    """Make the changes of `apply_changes` to `edit` and validate the result; None: nothing to change."""
+    data = edit.data
+    _not_before_start(data, incident_id, now)
+    if status is not None:
+        _choice(status, INCIDENT_STATUSES, "status")
+    parsed = _actions(body, repo)
+    applied = quick_actions.apply([*extra, *parsed.actions], edit, now)
+    changes = list(applied.changes)
+    if status is not None:
+        said = quick_actions.set_status(data, status, now)
+        if said:
+            changes.append(said)
+    current = str(data.get("status") or "investigating")
+    if parsed.body:
+        text, is_internal = parsed.body, internal
+    elif changes:
+        said = "; ".join(changes)
+        text, is_internal = f"{said[:1].upper()}{said[1:]}{actor.by} (via {actor.via}).", True
+    else:
+        return None
+    add_update(data.setdefault("updates", CommentedSeq()), _update(now, current, text, is_internal, actor))
+    kind = "internal update" if is_internal else "update"
+    words = ([f"{kind} added ({current})"] if parsed.body else []) + changes
+    return _Staged(_checked(edit, rel, repo), tuple(words))
+
+
 def apply_changes(
     root: Path,
     incident_id: str,
@@ -467,41 +519,22 @@ def apply_changes(
     """
     repo = load(root).repo
     rel, edit = _open(root, incident_id)
-    data = edit.data
-    _not_before_start(data, incident_id, now)
-    if status is not None:
-        _choice(status, INCIDENT_STATUSES, "status")
-    parsed = _actions(body, repo)
-    applied = quick_actions.apply([*extra, *parsed.actions], edit, now)
-    changes = list(applied.changes)
-    if status is not None:
-        said = quick_actions.set_status(data, status, now)
-        if said:
-            changes.append(said)
-    current = str(data.get("status") or "investigating")
-    if parsed.body:
-        text, is_internal = parsed.body, internal
-    elif changes:
-        said = "; ".join(changes)
-        text, is_internal = f"{said[:1].upper()}{said[1:]}{actor.by} (via {actor.via}).", True
-    else:
+    staged = _stage_changes(repo, incident_id, rel, edit, now, actor, body, status, internal, extra)
+    if staged is None:
         return Change(incident_id, rel, False, f"nothing to change in incident {incident_id}")
-    add_update(data.setdefault("updates", CommentedSeq()), _update(now, current, text, is_internal, actor))
-    _save(edit, rel, repo)
-    kind = "internal update" if is_internal else "update"
-    words = ([f"{kind} added ({current})"] if parsed.body else []) + changes
+    write_atomic(edit.path, staged.text)
     title = subject or f"{verb} incident {incident_id}{actor.by}"
     sha = _record(
         root,
         rel,
         title,
-        _body_lines(words, actor.via),
+        _body_lines(staged.words, actor.via),
         _trailers(incident_id, actor),
         actor.author,
         do_commit,
     )
     done = {"Update": "updated", "Resolve": "resolved", "Comment on": "commented on"}.get(verb, verb.lower())
-    return Change(incident_id, rel, True, f"{done} incident {incident_id}{actor.by}", sha, tuple(words))
+    return Change(incident_id, rel, True, f"{done} incident {incident_id}{actor.by}", sha, staged.words)
 
 
 def update_incident(
@@ -672,8 +705,30 @@ def _commits(root: Path, revs: str) -> list[str]:
         raise IncidentError(f"not a commit or range of commits: {revs!r}") from exc
 
 
-def _applied_already(root: Path, sha: str) -> bool:
-    return bool(git(root, "log", "-1", "--format=%H", f"--grep=^{FROM_TRAILER}: {sha}$", "HEAD", check=False))
+def _done_for(root: Path, sha: str) -> set[str]:
+    """The incidents the quick actions of commit `sha` were already applied to (marked per incident)."""
+    out = git(
+        root,
+        "log",
+        f"--grep=^{FROM_TRAILER}: {sha}$",
+        f"--format=%(trailers:key={TRAILER},valueonly)",
+        "HEAD",
+        check=False,
+    )
+    return set(out.split())
+
+
+def _by_runner(root: Path, sha: str) -> bool:
+    """Whether the runner made the commit (its identity, or a trailer only it writes).
+
+    The runner's commits quote what others wrote (an alert's title in the body: `/login returns
+    500`), so only people's commits carry quick actions.
+    """
+    name, email, trailers = git(
+        root, "log", "-1", "--format=%an%x00%ae%x00%(trailers:only,unfold)", sha
+    ).split("\0", 2)
+    keys = {line.partition(":")[0].strip(): [""] for line in trailers.splitlines() if ":" in line}
+    return is_runner(name, email, keys)
 
 
 def plan_commit_actions(root: Path, revs: str) -> list[CommitActions]:
@@ -682,13 +737,14 @@ def plan_commit_actions(root: Path, revs: str) -> list[CommitActions]:
     A commit's actions act on the incidents named by its `Tidings-Incident` trailers, else on
     every incident file it adds or changes. Unknown actions or people, and actions in a commit
     that touches no incident, are QuickActionError (naming the commit); nothing is applied.
+    Commits the runner made are left out: it never writes quick actions, only quotes alerts.
     """
     repo = load(root).repo
     planned: list[CommitActions] = []
     problems: list[str] = []
     for sha in _commits(root, revs):
         message = git(root, "log", "-1", "--format=%B", sha)
-        if FROM_TRAILER in message or _applied_already(root, sha):
+        if FROM_TRAILER in message or _by_runner(root, sha):
             continue
         try:
             parsed = quick_actions.parse(message, repo.people)
@@ -706,6 +762,10 @@ def plan_commit_actions(root: Path, revs: str) -> list[CommitActions]:
                 f"commit {sha[:12]} has quick actions but touches no incident "
                 f"(add a '{TRAILER}: <id>' trailer to say which)"
             )
+            continue
+        done = _done_for(root, sha)
+        ids = [i for i in dict.fromkeys(ids) if i not in done]
+        if not ids:
             continue
         for incident_id in ids:
             try:
@@ -728,13 +788,20 @@ def apply_quick_actions_from_commits(
 ) -> list[Change]:
     """Apply the quick actions of the commit messages in `revs` (`REV` or `A..B`), one commit each.
 
-    Each resulting commit carries `Tidings-Quick-Actions-From: <sha>`, so a commit is acted on
-    once however often this runs (a CI job on every push, say). The time of each change is the
-    commit's author date, and the timeline names the commit's author (their people.yml id when
-    their email is there). The commit message describes the actions in words, never as `/` lines.
+    All or nothing: every resulting file, for every commit and incident in turn, is made and
+    validated in memory before the first is written, so one that cannot be made (a `/publish` of an
+    incident with no public update) fails the whole range and commits nothing. Each resulting
+    commit carries `Tidings-Quick-Actions-From: <sha>` and `Tidings-Incident: <id>`, so a commit
+    is acted on once per incident however often this runs (a CI job on every push, say), and a run
+    cut short finishes the rest the next time. The time of each change is the commit's author
+    date, and the timeline names the commit's author (their people.yml id when their email is
+    there). The commit message describes the actions in words, never as `/` lines.
     """
     repo = load(root).repo
-    done: list[Change] = []
+    opened: dict[str, tuple[str, EditableFile]] = {}
+    failed: set[str] = set()  # incidents a step failed on: later steps on them would only mislead
+    steps: list[tuple[CommitActions, Actor, str, str, Path, _Staged | None]] = []
+    problems: list[str] = []
     for planned in plan_commit_actions(root, revs):
         person = person_for_email(repo, planned.author[1])
         actor = Actor(
@@ -745,14 +812,39 @@ def apply_quick_actions_from_commits(
             trailers={FROM_TRAILER: planned.sha},
         )
         for incident_id in planned.incidents:
-            change = apply_changes(
-                root,
-                incident_id,
-                planned.at,
-                actor,
-                extra=planned.actions,
-                do_commit=do_commit,
-                subject=f"Quick actions of {planned.sha[:12]} on incident {incident_id}{actor.by}",
-            )
-            done.append(change)
+            if incident_id in failed:
+                continue
+            try:
+                if incident_id not in opened:
+                    opened[incident_id] = _open(root, incident_id)
+                rel, edit = opened[incident_id]
+                staged = _stage_changes(
+                    repo, incident_id, rel, edit, planned.at, actor, extra=planned.actions
+                )
+            except (IncidentError, EditError, quick_actions.QuickActionError) as exc:
+                problems.append(f"commit {planned.sha[:12]} on incident {incident_id}: {exc}")
+                failed.add(incident_id)
+                continue
+            steps.append((planned, actor, incident_id, rel, edit.path, staged))
+    if problems:
+        raise IncidentError(
+            "quick actions in commit messages (nothing was applied):\n  " + "\n  ".join(problems)
+        )
+    done: list[Change] = []
+    for planned, actor, incident_id, rel, path, staged in steps:
+        if staged is None:
+            done.append(Change(incident_id, rel, False, f"nothing to change in incident {incident_id}"))
+            continue
+        write_atomic(path, staged.text)
+        sha = _record(
+            root,
+            rel,
+            f"Quick actions of {planned.sha[:12]} on incident {incident_id}{actor.by}",
+            _body_lines(staged.words, actor.via),
+            _trailers(incident_id, actor),
+            actor.author,
+            do_commit,
+        )
+        message = f"updated incident {incident_id}{actor.by}"
+        done.append(Change(incident_id, rel, True, message, sha, staged.words))
     return done

@@ -541,3 +541,64 @@ def test_an_incident_opened_after_the_fact_as_resolved_gets_its_resolved_at(repo
     assert result.exit_code == 0, result.output
     inc = incident(repo, "2026-11-24-blip")
     assert (inc.status, inc.resolved_at, inc.updates[0].status) == ("resolved", NOW, "resolved")
+
+
+def test_the_runners_commits_carry_no_quick_actions(repo: Path, tmp_path: Path) -> None:
+    """`runner apply` quotes the alert's title in its commit: `/resolve` or `/login returns 500`."""
+    before = head(repo)
+    for n, title in enumerate(("/resolve", "/login returns 500")):
+        payload = tmp_path / f"alert-{n}.json"
+        alert = {
+            "title": title,
+            "service": "api",
+            "fingerprint": f"q{n}",
+            "start_time": "2026-11-24T09:00:00Z",
+        }
+        payload.write_text(json.dumps(alert))
+        run = CliRunner().invoke(
+            main, ["runner", "apply", str(repo), "--source", "generic", str(payload)], catch_exceptions=False
+        )
+        assert run.exit_code == 0, run.output
+    assert "/login returns 500" in _git(repo, "log", "-1", "--format=%B")
+    # A person's commit in the same push still acts.
+    _person_commit(repo, f"Raise it\n\n/severity high\n\nTidings-Incident: {LAG}\n")
+    result = at(repo, "quick-actions", f"{before}..HEAD")
+    assert result.exit_code == 0, result.output
+    assert "unknown quick action" not in result.output
+    assert incident(repo, "2026-11-24-resolve").status == "investigating"
+    assert incident(repo, LAG).severity == "high"
+    assert len(_git(repo, "log", "--format=%H", f"{before}..HEAD").split()) == 4
+
+
+WEBHOOKS = "2026-11-23-webhook-delivery-delays"  # demo: published, with public updates
+
+
+def test_quick_actions_over_a_range_apply_whole_or_not_at_all(repo: Path) -> None:
+    # LAG has no public update, so `/publish` cannot be applied to it; WEBHOOKS would take both.
+    trailers = f"Tidings-Incident: {WEBHOOKS}\nTidings-Incident: {LAG}\n"
+    source = _person_commit(repo, f"Escalate both\n\n/severity critical\n/publish\n\n{trailers}")
+    before = head(repo)
+    with pytest.raises(IncidentError) as caught:
+        apply_quick_actions_from_commits(repo, "HEAD")
+    assert f"commit {source[:12]} on incident {LAG}" in str(caught.value)
+    assert "nothing was applied" in str(caught.value)
+    unchanged(repo, before)
+    assert incident(repo, WEBHOOKS).severity != "critical"
+    # Once LAG can be published, a rerun applies the commit to both incidents.
+    assert at(repo, "publish", LAG, "--body", "We are looking into replica lag.").exit_code == 0
+    result = at(repo, "quick-actions", "HEAD~1")
+    assert result.exit_code == 0, result.output
+    assert incident(repo, WEBHOOKS).severity == incident(repo, LAG).severity == "critical"
+    result = at(repo, "quick-actions", f"{before}..HEAD")
+    assert result.exit_code == 0 and "no quick actions to apply" in result.output
+
+
+def test_a_run_cut_short_finishes_the_incidents_left(repo: Path) -> None:
+    trailers = f"Tidings-Incident: {WEBHOOKS}\nTidings-Incident: {LAG}\n"
+    _person_commit(repo, f"Label both\n\n/label ~webhooks\n\n{trailers}")
+    assert [c.incident_id for c in apply_quick_actions_from_commits(repo, "HEAD")] == [WEBHOOKS, LAG]
+    _git(repo, "reset", "-q", "--hard", "HEAD~1")  # as if it had stopped after the first commit
+    assert incident(repo, LAG).labels == []
+    again = apply_quick_actions_from_commits(repo, "HEAD~1")
+    assert [(c.incident_id, c.changed) for c in again] == [(LAG, True)]
+    assert incident(repo, LAG).labels == ["webhooks"] and "webhooks" in incident(repo, WEBHOOKS).labels
