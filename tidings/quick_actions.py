@@ -4,7 +4,7 @@ They are read from an update's body (`tidings incident update --body`, a Slack c
 commit messages (`tidings incident quick-actions`). Three steps:
 
 1. `parse(text)`: every line that starts with `/word` (after optional spaces) is an action; the
-   rest is the body that gets stored. Lines inside ``` fences are never actions, so a code block
+   rest is the body that gets stored. Lines inside ``` or ~~~ fences are never actions, so a code block
    can quote a path such as `/etc`. An unknown action, a missing or bad argument, is an error,
    never ignored: `QuickActionError` lists every one with its line, and nothing is applied.
 2. `resolve(actions, people)`: `/assign` names become person ids (with a did-you-mean).
@@ -31,8 +31,13 @@ from .model import INCIDENT_STATUSES, SEVERITIES, Person
 
 # `/word` then a space or the end of the line: `/var/log is full` is a sentence, not an action.
 ACTION_LINE = re.compile(r"^[ \t]*/([A-Za-z][A-Za-z0-9_-]*)(?:[ \t]+(.*?))?[ \t]*$")
-FENCE = re.compile(r"^[ \t]*(```|~~~)")
+# A code fence as CommonMark has it: three or more backticks or tildes (a backtick fence's info
+# string holds no backtick); only a run of the same character, at least as long, closes it.
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
 URL = re.compile(r"^https?://\S+$")
+# Characters a URL never holds unencoded (RFC 3986) that chat and Markdown links give meaning:
+# `<https://x|label>` is a Slack link, so `/link https://x|<!channel>` would write a mention.
+URL_UNSAFE = re.compile(r"[<>|\"\\`{}^]")
 # Slack sends mentions and links escaped: <@U123ABC>, <@U123ABC|name>, <https://x|label>.
 SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 SLACK_LINK = re.compile(r"^<([a-z][a-z0-9+.-]*://[^|>]+)(?:\|[^>]*)?>$")
@@ -147,6 +152,11 @@ def _check_arg(spec: Spec, arg: str) -> tuple[str, str]:
     if spec.name in ("link", "zoom"):
         if not URL.match(arg):
             return "", f"/{spec.name}: '{arg}' is not a URL like 'https://example.com/...'"
+        unsafe = URL_UNSAFE.search(arg)
+        if unsafe:
+            char = unsafe.group()
+            encoded = f"%{ord(char):02X}"
+            return "", f"/{spec.name}: '{arg}' has a '{char}', which a URL cannot hold (write {encoded})"
         return arg, ""
     if spec.name == "label":
         value = arg[1:] if arg.startswith("~") else arg
@@ -161,6 +171,18 @@ def _check_arg(spec: Spec, arg: str) -> tuple[str, str]:
     return value, ""
 
 
+def _fence_after(fence: str, line: str) -> str:
+    """The fence open after `line`, given the one open before it ("" for none)."""
+    found = FENCE.match(line)
+    if found is None:
+        return fence
+    run, rest = found.group(1), found.group(2)
+    if not fence:
+        return "" if run[0] == "`" and "`" in rest else run
+    closes = run[0] == fence[0] and len(run) >= len(fence) and not rest.strip()
+    return "" if closes else fence
+
+
 def parse(text: str, people: Sequence[Person] | None = None) -> Parsed:
     """Find the quick actions in `text`; QuickActionError listing every problem if any is wrong.
 
@@ -169,11 +191,11 @@ def parse(text: str, people: Sequence[Person] | None = None) -> Parsed:
     actions: list[QuickAction] = []
     problems: list[Problem] = []
     kept: list[str] = []
-    fenced = False
+    fence = ""  # the open fence's run of ``` or ~~~, or "" outside one
     for number, line in enumerate(text.splitlines(), start=1):
-        if FENCE.match(line):
-            fenced = not fenced
-        match = None if fenced else ACTION_LINE.match(line)
+        was_fenced = bool(fence)
+        fence = _fence_after(fence, line)
+        match = None if fence or was_fenced else ACTION_LINE.match(line)
         if match is None:
             kept.append(line)
             continue

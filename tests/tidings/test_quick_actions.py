@@ -45,6 +45,35 @@ def test_what_is_not_an_action(text: str) -> None:
     assert parsed.body == text
 
 
+@pytest.mark.parametrize(
+    ("text", "actions"),
+    [
+        # A ~~~ line inside a ``` block is text: only ``` closes it (CommonMark).
+        ("```\nq\n~~~\n/severity critical\n```", []),
+        ("~~~\n```\n/severity critical\n~~~\n/severity low", ["/severity low"]),
+        # A closing fence is at least as long as the opening one, and nothing follows it.
+        ("````\n```\n/severity critical\n````\n/label ~db", ["/label ~db"]),
+        ("```\n``` not a close\n/severity critical\n`````\n/label ~db", ["/label ~db"]),
+        # Backticks after ``` make it inline code, not a fence.
+        ("```a`b\n/severity low", ["/severity low"]),
+    ],
+)
+def test_a_fence_closes_only_with_its_own_character(text: str, actions: list[str]) -> None:
+    assert [a.text for a in parse(text).actions] == actions
+
+
+def test_link_urls_with_characters_chat_links_give_meaning_are_errors() -> None:
+    with pytest.raises(QuickActionError) as caught:
+        parse("/link https://x|Urgent:<!channel>\n/zoom https://zoom.us/j/<1>")
+    assert [str(p) for p in caught.value.problems] == [
+        "line 1: /link: 'https://x|Urgent:<!channel>' has a '|', which a URL cannot hold (write %7C)",
+        "line 2: /zoom: 'https://zoom.us/j/<1>' has a '<', which a URL cannot hold (write %3C)",
+    ]
+    assert parse("/zoom https://zoom.us/j/1?pwd=a&x=%7C").actions[0].args == (
+        "https://zoom.us/j/1?pwd=a&x=%7C",
+    )
+
+
 def test_only_actions_leave_no_body() -> None:
     assert parse("/publish\n\n/resolve\n").body == ""
 
