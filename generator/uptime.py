@@ -1,9 +1,11 @@
 """Uptime per component per day, from incident impact windows.
 
 A day's downtime is the time a component spent in `major_outage` (counted fully) plus the time in
-`partial_outage` (counted at 30%, as Atlassian Statuspage does): the rule of tidings.downtime,
-which `tidings metrics` shares. Degraded performance and maintenance are shown on the bar but are
-not downtime. Days are calendar days in the site's timezone; an unresolved incident lasts until now.
+`partial_outage` (counted at 30%, as Atlassian Statuspage does), where incidents overlap the worst
+impact counting once: the rule of tidings.downtime, which `tidings metrics` shares. Degraded
+performance and maintenance are shown on the bar but are not downtime. Days are calendar days in
+the site's timezone; an unresolved incident lasts until now, a resolved one without `resolved_at`
+until its last update.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tidings.downtime import WEIGHT, impact_windows
+from tidings.downtime import downtime, impact_windows
 from tidings.model import IMPACTS, StatusRepo
 
 
@@ -22,7 +24,8 @@ class Day:
     uptime: float  # 0..100; 100 for a day with no downtime (also a day before the window started)
     worst: str  # the worst impact seen that day
     incidents: tuple[str, ...] = ()  # incident ids
-    seconds: dict[str, float] = field(default_factory=dict)  # impact -> seconds that day
+    # impact -> seconds that day it was the worst impact (overlapping incidents count once)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,18 +82,16 @@ def uptime_by_component(repo: StatusRepo, now: datetime, zone: ZoneInfo, days: i
             # In UTC: subtracting two times of one zone ignores a DST change between them.
             start = datetime.combine(day, time(), zone).astimezone(UTC)
             end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
-            length = (min(end, now) - start).total_seconds()
-            seconds: dict[str, float] = {}
             ids: list[str] = []
+            impacts: set[str] = set()
             for s, e, impact, item in spans:
-                overlap = (min(e, end) - max(s, start)).total_seconds()
-                if overlap > 0:
-                    seconds[impact] = seconds.get(impact, 0.0) + overlap
+                if min(e, end) > max(s, start):
+                    impacts.add(impact)
                     if item not in ids:
                         ids.append(item)
-            down = sum(WEIGHT.get(impact, 0.0) * secs for impact, secs in seconds.items())
-            up = 100.0 if length <= 0 else max(0.0, 100.0 * (1 - min(down, length) / length))
-            worst = max(seconds, key=IMPACTS.index, default="operational")
-            day_list.append(Day(day, up, worst, tuple(ids), seconds))
+            down = downtime(spans, start, min(end, now))
+            up = 100.0 if down.uptime is None else down.uptime
+            worst = max(impacts, key=IMPACTS.index, default="operational")
+            day_list.append(Day(day, up, worst, tuple(ids), down.seconds))
         result[component.id] = Uptime(tuple(day_list))
     return result

@@ -11,7 +11,8 @@ every figure comes from the incident files. The rules, which `tidings metrics` s
   never was (an imported history: Statuspage has no acknowledgement; an alert that resolved itself)
   is left out of MTTA and counted in `unacknowledged`, because counting it as zero or as its whole
   duration would make the figure up.
-- MTTR is `resolved_at - started_at` over the resolved incidents; the others are counted in `unresolved`.
+- MTTR is `resolved_at - started_at` over the resolved incidents (the incident's `duration`: a
+  resolved one without `resolved_at` ends at its last update); the others are counted in `unresolved`.
 - Both come as the mean and the median: a few very long incidents drag the mean, the median is the
   typical incident. Text, JSON and CSV name which is which.
 - By severity (all five, in order) and by component (every component, in the site file's order):
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .downtime import WEIGHT, impact_windows
+from .downtime import downtime, impact_windows
 from .model import SEVERITIES, Incident, StatusRepo
 
 LONGEST = 10
@@ -157,7 +158,7 @@ def _aware(when: datetime, name: str) -> datetime:
 def figures(key: str, name: str, incidents: Sequence[Incident]) -> Figures:
     """MTTA and MTTR (mean and median) of `incidents`, each over the incidents it applies to."""
     acknowledged = [i.acknowledged_at - i.started_at for i in incidents if i.acknowledged_at is not None]
-    resolved = [i.resolved_at - i.started_at for i in incidents if i.resolved_at is not None]
+    resolved = [d for d in (i.duration for i in incidents) if d is not None]
     return Figures(key, name, len(incidents), Stat.of(acknowledged), Stat.of(resolved))
 
 
@@ -191,39 +192,6 @@ def _months(incidents: Iterable[Incident], start: datetime, end: datetime, zone:
         out.append(Bucket(f"{month:%Y-%m}", month, counts.get(month, 0)))
         month = (month + timedelta(days=32)).replace(day=1)
     return out
-
-
-def _uptime(
-    windows: Sequence[tuple[datetime, datetime, str, str]], lo: datetime, hi: datetime
-) -> tuple[float | None, timedelta, timedelta, timedelta]:
-    """(percent, weighted downtime, major, partial) over [lo, hi): the worst impact at each moment."""
-    length = (hi - lo).total_seconds()
-    if length <= 0:
-        return None, timedelta(0), timedelta(0), timedelta(0)
-    events: list[tuple[datetime, int, str]] = []
-    for s, e, impact, _ in windows:
-        s, e = max(s, lo), min(e, hi)
-        if s < e and impact in WEIGHT:
-            events += [(s, 1, impact), (e, -1, impact)]
-    events.sort(key=lambda ev: (ev[0], ev[1]))
-    active = dict.fromkeys(WEIGHT, 0)
-    seconds = dict.fromkeys(WEIGHT, 0.0)
-    previous: datetime | None = None
-    for when, step, impact in events:
-        if previous is not None and when > previous:
-            worst = max((i for i, n in active.items() if n > 0), key=WEIGHT.__getitem__, default=None)
-            if worst is not None:
-                seconds[worst] += (when - previous).total_seconds()
-        active[impact] += step
-        previous = when
-    down = sum(WEIGHT[i] * s for i, s in seconds.items())
-    percent = max(0.0, 100.0 * (1 - down / length))
-    return (
-        percent,
-        timedelta(seconds=down),
-        timedelta(seconds=seconds["major_outage"]),
-        timedelta(seconds=seconds["partial_outage"]),
-    )
 
 
 def default_start(repo: StatusRepo, now: datetime) -> datetime:
@@ -269,7 +237,7 @@ def compute(
     by_component = tuple(
         figures(c, names.get(c, c), [i for i in chosen if c in i.components]) for c in components
     )
-    resolved = [(i, i.resolved_at) for i in chosen if i.resolved_at is not None]
+    resolved = [(i, i.started_at + d) for i in chosen if (d := i.duration) is not None]
     resolved.sort(key=lambda pair: (pair[0].started_at - pair[1], pair[0].started_at, pair[0].id))
     long_ones = tuple(
         LongIncident(i.id, i.title, i.severity, i.started_at, at, tuple(i.components), i.published)
@@ -280,8 +248,17 @@ def compute(
     up_to = min(end, now)
     uptime = []
     for c in components:
-        percent, down, major, partial = _uptime(windows.get(c, []), start, up_to)
-        uptime.append(ComponentUptime(c, names.get(c, c), percent, down, major, partial))
+        down = downtime(windows.get(c, []), start, up_to)
+        uptime.append(
+            ComponentUptime(
+                c,
+                names.get(c, c),
+                down.uptime,
+                timedelta(seconds=down.weighted),
+                timedelta(seconds=down.seconds.get("major_outage", 0.0)),
+                timedelta(seconds=down.seconds.get("partial_outage", 0.0)),
+            )
+        )
 
     return Metrics(
         start=start,

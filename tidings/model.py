@@ -615,7 +615,11 @@ class Incident(FromFile, IncidentFile):
 
     @property
     def duration(self) -> timedelta | None:
-        return self.resolved_at - self.started_at if self.resolved_at else None
+        """Until resolved_at; resolved without it, until the last update (validate warns); None: ongoing."""
+        end = self.resolved_at
+        if end is None and self.status == "resolved" and self.updates:
+            end = max(u.at for u in self.updates)
+        return end - self.started_at if end else None
 
 
 class Maintenance(FromFile, MaintenanceFile):
