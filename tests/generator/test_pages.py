@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.conftest import MINIMAL_INCIDENT
+from tests.conftest import MINIMAL_INCIDENT, MINIMAL_SITE
 from tidings.generator.build import build
 from tidings.generator.pages import render_pages
 from tidings.generator.site import Site
@@ -137,7 +137,9 @@ def test_history_months_link_to_each_other(site_dir):
     assert "January blip" in january and "January blip" not in march
 
 
-def test_every_relative_link_resolves(site_dir):
+def assert_links_resolve(site_dir) -> int:
+    """Every relative href and src of every page points at a file of the site; returns how many links."""
+    count = 0
     for page in site_dir.rglob("*.html"):
         parser = Links()
         parser.feed(page.read_text())
@@ -150,6 +152,27 @@ def test_every_relative_link_resolves(site_dir):
             assert target.is_relative_to(site_dir.resolve()), f"{page}: {link} leaves the site"
             if parts.path:
                 assert target.is_file(), f"{page.relative_to(site_dir)}: {link} -> missing {target}"
+                count += 1
+    return count
+
+
+def test_every_relative_link_resolves(site_dir):
+    assert assert_links_resolve(site_dir) > 0
+
+
+def test_with_feeds_disabled_no_page_links_to_a_feed(make_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOW)
+    site = MINIMAL_SITE + "feeds:\n  enabled: false\n"
+    root = make_repo({".gitlab/status-page.yml": site, "content/incidents/2026-03-21-slow-web.md": ACTIVE})
+    out = tmp_path / "public"
+    build(root, out)
+    assert not list(out.rglob("*.rss")) and not list(out.rglob("*.atom"))
+    assert assert_links_resolve(out) > 0
+    for page in out.rglob("*.html"):
+        text = page.read_text()
+        assert ".rss" not in text and ".atom" not in text and "application/rss+xml" not in text, page
+    index = (out / "index.html").read_text()
+    assert "maintenance.ics" in index and "api/v2/summary.json" in index  # the other subscriptions stay
 
 
 def test_site_works_under_a_sub_path(site_dir, tmp_path, http_server):
