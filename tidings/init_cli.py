@@ -38,7 +38,12 @@ def _not_empty(value: str) -> str:
 @click.option("--title", help=f"The page's title [default: {DEFAULTS.title}].")
 @click.option("--base-url", help=f"The URL the page is served from [default: {DEFAULTS.base_url}].")
 @click.option("--timezone", help=f"IANA timezone times are shown in [default: {DEFAULTS.timezone}].")
-@click.option("--component", help=f"The first component's name [default: {DEFAULTS.component}].")
+@click.option(
+    "--component",
+    "components",
+    multiple=True,
+    help=f"A component's name; repeat it for more, in page order [default: {DEFAULTS.component}].",
+)
 @click.option(
     "--yes",
     "--no-input",
@@ -55,7 +60,7 @@ def init(
     title: str | None,
     base_url: str | None,
     timezone: str | None,
-    component: str | None,
+    components: tuple[str, ...],
     no_input: bool,
     force: bool,
     git: bool,
@@ -76,14 +81,15 @@ def init(
         timezone = timezone or click.prompt(
             "Timezone (IANA)", default=DEFAULTS.timezone, value_proc=_checked(check_timezone)
         )
-        component = component or click.prompt(
-            "First component", default=DEFAULTS.component, value_proc=_checked(_not_empty)
+        components = components or (
+            click.prompt("First component", default=DEFAULTS.component, value_proc=_checked(_not_empty)),
         )
     answers = Answers(
         title=DEFAULTS.title if title is None else title,
         base_url=base_url or DEFAULTS.base_url,
         timezone=timezone or DEFAULTS.timezone,
-        component=DEFAULTS.component if component is None else component,
+        component=components[0] if components else DEFAULTS.component,
+        more_components=components[1:],
     )
     try:
         created = create(directory, answers, clock.now(), force=force, git_init=git)

@@ -43,7 +43,12 @@ class Answers:
     title: str = "Service Status"
     base_url: str = "https://status.example.com/"
     timezone: str = "UTC"
-    component: str = "Website"
+    component: str = "Website"  # the first component: the examples are about it
+    more_components: tuple[str, ...] = ()  # the others, in page order (--component given again)
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return (self.component, *self.more_components)
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,35 @@ def check_base_url(url: str) -> str:
 def check_answers(answers: Answers) -> Answers:
     """The answers with their values checked and normalised, or BadAnswer."""
     title = answers.title.strip()
-    component = answers.component.strip()
+    components = [c.strip() for c in answers.components]
     if not title:
         raise BadAnswer("the title must not be empty")
-    if not component:
+    if not all(components):
         raise BadAnswer("the component's name must not be empty")
-    return Answers(title, check_base_url(answers.base_url), check_timezone(answers.timezone), component)
+    seen: dict[str, str] = {}
+    for name in components:
+        if slugify(name) in seen:
+            raise BadAnswer(
+                f"components {seen[slugify(name)]!r} and {name!r} would both have the id {slugify(name)!r}"
+            )
+        seen[slugify(name)] = name
+    return Answers(
+        title,
+        check_base_url(answers.base_url),
+        check_timezone(answers.timezone),
+        components[0],
+        tuple(components[1:]),
+    )
+
+
+def _service(name: str) -> str:
+    """One entry of `services:` in the site file."""
+    return f"""\
+  - name: {_q(name)}
+    id: {slugify(name)}
+    description: {_q(f"{name}, as customers use it.")}
+    policy: default              # escalation policy: content/oncall/policies/default.yml
+"""
 
 
 def _q(text: str) -> str:
@@ -101,11 +129,7 @@ description: {_q(f"Live status of {a.title.removesuffix(' Status')}.")}
 base_url: {_q(a.base_url)}{"  # replace: where the page is served" if a.base_url == Answers.base_url else ""}
 timezone: {a.timezone}
 services:
-  - name: {_q(a.component)}
-    id: {component_id}
-    description: {_q(f"{a.component}, as customers use it.")}
-    policy: default              # escalation policy: content/oncall/policies/default.yml
-incidents:
+{"".join(_service(name) for name in a.components)}incidents:
   publish: true                  # incidents with `published: true` appear on the page
   limit: 100
 """
@@ -120,7 +144,8 @@ incidents:
 include:
   - remote: {CI_TEMPLATE_URL}
 """
-    out[".gitignore"] = "public/\n.tidings-cache/\n"
+    # What builds write into the repo: the site, the internal site (private: notes, on-call) and the cache.
+    out[".gitignore"] = "public/\ninternal/\n.tidings-cache/\n"
     out[EXAMPLE_INCIDENT] = f"""\
 ---
 # yaml-language-server: $schema=../../.gitlab/schemas/incident.schema.json

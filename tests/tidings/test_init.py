@@ -169,6 +169,33 @@ def test_init_then_build_in_an_empty_directory_gives_a_working_site(tmp_path: Pa
     assert "Website" in page_text(empty / "public/index.html")
 
 
+def test_component_given_twice_gives_two_components_and_a_clash_of_ids_is_refused(tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = tmp_path / "status"
+    both = runner.invoke(main, ["init", str(root), "--component", "Web App", "--component", "API", "--yes"])
+    assert both.exit_code == 0, both.output
+    result = load(root)
+    assert result.diagnostics == []
+    assert [(c.id, c.name) for c in result.repo.components] == [("web-app", "Web App"), ("api", "API")]
+    assert {r.id: r.services for r in result.repo.runbooks} == {"example": ["web-app"]}  # about the first
+
+    clash = runner.invoke(
+        main, ["init", str(tmp_path / "s"), "--component", "Web App", "--component", "web app"]
+    )
+    assert clash.exit_code == 2
+    assert "would both have the id 'web-app'" in clash.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_gitignore_keeps_every_build_output_out_of_git(tmp_path: Path) -> None:
+    root = create(tmp_path / "status", Answers(), NOW).root
+    ignored = ["public/index.html", "internal/index.html", ".tidings-cache/parsed.pickle"]
+    check = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", *ignored], capture_output=True, text=True, check=False
+    )
+    assert check.stdout.split() == ignored
+
+
 def test_git_init_only_outside_a_repository(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path / "outer")], check=True)
     inner = create(tmp_path / "outer/status", Answers(), NOW)
