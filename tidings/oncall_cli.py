@@ -15,7 +15,7 @@ from . import clock
 from .diagnostics import Diagnostic, did_you_mean
 from .layout import FOLDERS, PEOPLE_FILE
 from .load import load
-from .model import Person, Schedule, StatusRepo
+from .model import TIMESTAMP_YEARS, Person, Schedule, StatusRepo
 from .oncall import OnCall, Shift, local_day_start, on_call_at, shift_at, shifts
 from .oncall_calendar import default_window, person_calendar, schedule_calendar
 
@@ -59,9 +59,12 @@ class TimeParam(click.ParamType):
             return clock.now()
         if self.dates:
             try:
-                return date.fromisoformat(text)
+                day = date.fromisoformat(text)
             except ValueError:
                 pass
+            else:
+                self._check_year(day.year, text, param, ctx)
+                return day
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
@@ -76,7 +79,20 @@ class TimeParam(click.ParamType):
                 param,
                 ctx,
             )
+        try:
+            year = parsed.astimezone(UTC).year
+        except OverflowError:  # past year 9999 or before year 1 in UTC
+            year = 0
+        self._check_year(year, text, param, ctx)
         return parsed
+
+    def _check_year(
+        self, year: int, text: str, param: click.Parameter | None, ctx: click.Context | None
+    ) -> None:
+        """As in content files, times are between the years 1000 and 9000 (past them, zones overflow)."""
+        low, high = TIMESTAMP_YEARS
+        if not low <= year <= high:
+            self.fail(f"{text!r} is out of range: times are between the years {low} and {high}", param, ctx)
 
 
 @dataclass
