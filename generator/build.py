@@ -27,8 +27,6 @@ from tidings.site_templates import TEMPLATE_DIR
 from .write import Manifest, Progress, check_output
 
 if TYPE_CHECKING:
-    from jinja2 import TemplateError
-
     from .pages import Output
 
 STATIC_ASSETS = ("style.css", "localtime.js")
@@ -54,8 +52,16 @@ class BuildResult:
     inputs_unchanged: bool = False  # nothing read had changed: the build stopped at once
 
 
-def template_diagnostic(exc: TemplateError) -> Diagnostic:
+def template_diagnostic(exc: Exception) -> Diagnostic:
     """A template's mistake as a diagnostic naming the template file and line, not a traceback."""
+    from jinja2 import TemplateNotFound
+
+    if isinstance(exc, RecursionError):  # {% extends "base.html" %} in an override of base.html, say
+        message = (
+            "template error: a template extends or includes itself; to build on a shipped template "
+            'write {% extends "default:NAME.html" %}'
+        )
+        return Diagnostic("site_templates", 1, 1, "", message, code="template")
     name, line = getattr(exc, "filename", None) or getattr(exc, "name", None), getattr(exc, "lineno", None)
     if name is None:  # a runtime error: the innermost template frame says where
         for frame in traceback.extract_tb(exc.__traceback__):
@@ -63,8 +69,28 @@ def template_diagnostic(exc: TemplateError) -> Diagnostic:
                 name, line = frame.filename, frame.lineno
     where = str(name or "site_templates")
     if Path(where).is_absolute():
-        where = Path(where).name
-    return Diagnostic(where, line or 1, 1, "", f"template error: {exc.message or exc}", code="template")
+        path = Path(where)
+        where = (
+            f"(shipped) {path.relative_to(TEMPLATE_DIR)}"
+            if path.is_relative_to(TEMPLATE_DIR)
+            else "site_templates/" + where.rsplit("/site_templates/", 1)[-1]
+        )
+    text = f"no template named {exc.name!r}" if isinstance(exc, TemplateNotFound) else str(exc)
+    return Diagnostic(where, line or 1, 1, "", f"template error: {text}", code="template")
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file below `folder`, symlinked folders followed (once each), sorted."""
+    out, seen = [], set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames.clear()
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        out += [Path(dirpath) / name for name in filenames]
+    return sorted(out)
 
 
 def context_key(root: Path) -> str:
@@ -74,7 +100,7 @@ def context_key(root: Path) -> str:
     sources = [*sorted(here.glob("*.py")), Path(tidings.__file__).parent / "public.py"]
     for folder in (TEMPLATE_DIR, root / "site_templates"):
         if folder.is_dir():
-            sources += sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            sources += _files_under(folder)
     sources.append(root / SITE_FILE)
     for path in sources:
         digest.update(str(path).encode() + b"\0")
@@ -119,18 +145,27 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
     """
     digest = hashlib.blake2b(f"{key}\0{code_fingerprint()}\0{now.isoformat()}".encode(), digest_size=20)
     stack = [os.path.join(str(root), top) for top in INPUT_FOLDERS]
-    found = []
+    found, seen = [], set()
     while stack:
         folder = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlinked folder met twice (or a loop)
+            continue
+        seen.add(real)
         try:
             with os.scandir(folder) as scan:
                 for entry in scan:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    else:
+                    try:
+                        # Symlinks followed, as the loader follows them: a linked content folder counts.
+                        if entry.is_dir():
+                            stack.append(entry.path)
+                            continue
                         stat = entry.stat()
-                        found.append(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}")
-        except FileNotFoundError:
+                    except OSError:
+                        found.append(f"{entry.path}\0unreadable")
+                        continue
+                    found.append(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}")
+        except (FileNotFoundError, NotADirectoryError):
             found.append(f"{folder}\0missing")
     for line in sorted(found):
         digest.update(line.encode() + b"\n")
@@ -144,7 +179,7 @@ def _build(
     key = context_key(root)
     manifest = Manifest(root, out) if cache else None
     stamp = input_stamp(root, key, now) if manifest is not None else ""
-    if manifest is not None and manifest.stamp == stamp and manifest.trusted():
+    if manifest is not None and manifest.stamp == stamp and manifest.all_intact():
         # Nothing it reads has changed since the last build into `out`, at the same clock: done.
         files = len(manifest.keys)
         return BuildResult(out, files, manifest.warnings(), rendered=0, reused=files, inputs_unchanged=True)
@@ -187,8 +222,8 @@ def _build(
         manifest.stamp, manifest.warning_list = stamp, result.warnings
     try:
         written = write_site(outputs(), out, manifest, workers, progress)
-    except TemplateError as exc:
-        raise BuildFailed([template_diagnostic(exc)]) from exc
+    except (TemplateError, RecursionError) as exc:
+        raise BuildFailed([template_diagnostic(exc)]) from None
     if parse_cache is not None:
         parse_cache.save()
     return BuildResult(

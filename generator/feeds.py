@@ -35,6 +35,9 @@ def _host(site: Site) -> str:
     return urlsplit(site.repo.site.base_url or "").hostname or "tidings"
 
 
+TAG_DATE = "2026"
+
+
 class _Candidate(NamedTuple):
     """An update that may become a feed entry: cheap to make for every update, rendered only if chosen."""
 
@@ -60,8 +63,10 @@ def _candidates(
     host: str, kind: str, item: Incident | Maintenance, started: datetime, path: str
 ) -> Iterator[_Candidate]:
     updates: list[Any] = list(item.updates)
-    # RFC 4151 tag URIs: stable, unique, and not tied to where the site happens to be served.
-    prefix = f"tag:{host},{started.date().isoformat()}:{kind}/{item.id}/"
+    # RFC 4151 tag URIs: unique, and stable whatever is edited. The date part is a fixed one, not
+    # the item's start: moving an incident's start across midnight must not re-send its updates to
+    # every subscriber. (The host is the site's own: a new domain is a new feed.)
+    prefix = f"tag:{host},{TAG_DATE}:{kind}/{item.id}/"
     for update, anchor in with_anchors(updates):
         yield _Candidate(update.at, prefix + anchor.removeprefix("update-"), item, update, anchor, path)
 

@@ -52,6 +52,10 @@ RELOAD_SCRIPT = """<script>
 </script>"""
 
 
+class CannotListen(Exception):
+    """The address is taken (or not ours to bind)."""
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s - %s", self.address_string(), format % args)
@@ -246,16 +250,25 @@ def serve_live(
     port: int = 8000,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Build, then serve the site's folder while watching and rebuilding, until interrupted."""
-    site.rebuild()
-    stop = site.watch()
+    """Build, then serve the site's folder while watching and rebuilding, until interrupted.
+
+    The port is taken first: a port in use fails at once (OSError), not after a whole build.
+    """
     try:
-        with ThreadingHTTPServer((host, port), _live_handler(site)) as server:
-            server.daemon_threads = True
+        server = ThreadingHTTPServer((host, port), _live_handler(site))
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror} (try another --port)") from None
+    server.daemon_threads = True
+    try:
+        site.rebuild()
+        stop = site.watch()
+        try:
             bound_host, bound_port = server.server_address[:2]
             if on_ready:
                 on_ready(f"http://{bound_host!s}:{bound_port}/")
             with contextlib.suppress(KeyboardInterrupt):
                 server.serve_forever()
+        finally:
+            stop()
     finally:
-        stop()
+        server.server_close()

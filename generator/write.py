@@ -73,6 +73,7 @@ class Manifest:
     marker: list[int] = field(default_factory=list)
     stamp: str = ""  # the inputs of that build (generator.build.input_stamp)
     warning_list: list[Diagnostic] = field(default_factory=list)
+    files: dict[str, list[int]] = field(default_factory=dict)  # path -> [size, mtime_ns] as written
 
     def __post_init__(self) -> None:
         name = hashlib.blake2b(str(self.out.resolve()).encode(), digest_size=8).hexdigest()
@@ -80,9 +81,9 @@ class Manifest:
         try:
             stored = json.loads(self.path.read_text())
             self.keys, self.marker, self.stamp = stored["keys"], stored["marker"], stored["stamp"]
-            self._warnings = stored["warnings"]
+            self._warnings, self.files = stored["warnings"], stored["files"]
         except (OSError, ValueError, KeyError, TypeError):
-            self.keys, self.marker, self.stamp, self._warnings = {}, [], "", []
+            self.keys, self.marker, self.stamp, self._warnings, self.files = {}, [], "", [], {}
 
     def warnings(self) -> list[Diagnostic]:
         """The warnings of the build the manifest records."""
@@ -96,13 +97,29 @@ class Manifest:
             return False
         return self.marker == [stat.st_ino, stat.st_mtime_ns]
 
+    def intact(self, rel: str) -> bool:
+        """Whether the file at `rel` in `out` is the one the last build wrote (not edited or removed)."""
+        try:
+            stat = os.stat(os.path.join(self.out, rel))
+        except OSError:
+            return False
+        return self.files.get(rel) == [stat.st_size, stat.st_mtime_ns]
+
+    def all_intact(self) -> bool:
+        return self.trusted() and all(self.intact(rel) for rel in self.keys)
+
     def save(self, keys: dict[str, str | None]) -> None:
         stat = (self.out / MARKER).stat()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
+        files = {}
+        for rel in keys:
+            written = os.stat(os.path.join(self.out, rel))
+            files[rel] = [written.st_size, written.st_mtime_ns]
         stored = {
             "marker": [stat.st_ino, stat.st_mtime_ns],
             "keys": keys,
+            "files": files,
             "stamp": self.stamp,
             "warnings": [dataclasses.asdict(w) for w in self.warning_list],
         }
@@ -138,7 +155,7 @@ def _render_into(staging: Path, start: int, stop: int) -> list[Any]:
     for job in _JOBS[start:stop]:
         try:
             data = job.render()
-        except TemplateError as exc:
+        except (TemplateError, RecursionError) as exc:
             problems.append(template_diagnostic(exc))
             continue
         target = os.path.join(staging, job.path)  # its folder exists: write_site made every folder
@@ -180,7 +197,7 @@ def _render_all(jobs: list[Output], staging: Path, workers: int, progress: Progr
     if problems:
         from .build import BuildFailed
 
-        raise BuildFailed(problems)
+        raise BuildFailed(sorted(set(problems)))  # one mistake in base.html is one message, not one a page
 
 
 def _same_file(path: str, data: bytes) -> bool:
@@ -224,7 +241,8 @@ def write_site(
             if folder not in folders:
                 os.makedirs(folder, exist_ok=True)
                 folders.add(folder)
-            if output.key is not None and previous.get(rel) == output.key:
+            reusable = manifest is not None and previous.get(rel) == output.key and manifest.intact(rel)
+            if output.key is not None and reusable:
                 try:
                     os.link(old, target)
                     reused += 1
@@ -235,8 +253,14 @@ def write_site(
             elif output.key is None:
                 data = output.render()
                 if previous and _same_file(old, data):
-                    os.link(old, target)  # the same bytes as before: keep the file as it was
-                    reused += 1
+                    try:
+                        os.link(old, target)  # the same bytes as before: keep the file as it was
+                        reused += 1
+                        continue
+                    except OSError:
+                        pass  # a file system without hard links: write it
+                    with open(target, "wb") as handle:
+                        handle.write(data)
                 else:
                     with open(target, "wb") as handle:
                         handle.write(data)

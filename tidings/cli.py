@@ -207,7 +207,7 @@ def serve(root: Path, host: str, port: int) -> None:
     import tempfile
 
     from tidings.generator.build import build as build_site
-    from tidings.generator.serve import LiveSite, serve_live
+    from tidings.generator.serve import CannotListen, LiveSite, serve_live
 
     _require_status_repo(root)
     with tempfile.TemporaryDirectory(prefix="tidings-serve-") as tmp:
@@ -218,12 +218,17 @@ def serve(root: Path, host: str, port: int) -> None:
             build_site(root, out, cache=True, workers=1)
 
         site = LiveSite(root, rebuild, out)
-        serve_live(
-            site,
-            host,
-            port,
-            on_ready=lambda url: click.echo(f"Serving {root.resolve()} at {url} (rebuilds on every change)"),
-        )
+        try:
+            serve_live(
+                site,
+                host,
+                port,
+                on_ready=lambda url: click.echo(
+                    f"Serving {root.resolve()} at {url} (rebuilds on every change)"
+                ),
+            )
+        except CannotListen as exc:
+            raise click.UsageError(str(exc)) from exc
 
 
 @main.group()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import MINIMAL_INCIDENT
 from tidings.cli import main
 from tidings.generator.build import BuildFailed, build
 from tidings.generator.write import MARKER, UnsafeOutput
@@ -151,8 +152,28 @@ def test_a_template_error_names_the_template_and_line(make_repo, tmp_path):
     with pytest.raises(BuildFailed) as failure:
         build(root, tmp_path / "public")
     (problem,) = failure.value.diagnostics
-    assert problem.path == "incident.html" and problem.line == 3 and "nope" in problem.message
+    assert problem.path == "site_templates/incident.html" and problem.line == 3 and "nope" in problem.message
     assert not (tmp_path / "public").exists()
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        ('{% extends "base.html" %}\n', "extends or includes itself"),  # meant default:base.html
+        ('{% extends "default:nothere.html" %}\n', "no template named 'default:nothere.html'"),
+    ],
+)
+def test_template_mistakes_are_one_clear_message_even_on_many_pages(make_repo, tmp_path, template, words):
+    many = {
+        f"content/incidents/2026-03-{n:02d}-x.md": MINIMAL_INCIDENT.replace("API errors", f"x {n}")
+        for n in range(1, 21)
+    }
+    root = make_repo({**many, "site_templates/base.html": template})
+    with pytest.raises(BuildFailed) as failure:
+        build(root, tmp_path / "public", workers=2)
+    assert len(failure.value.diagnostics) == 1 and words in failure.value.diagnostics[0].message
+    run = CliRunner().invoke(main, ["build", str(root), "--out", str(tmp_path / "public")])
+    assert run.exit_code == 1 and "Traceback" not in run.output and words in run.output
 
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux script for a terminal")

@@ -78,6 +78,19 @@ def test_guids_are_stable_when_an_older_update_is_inserted(make_repo, tmp_path):
     assert set(before) < set(after)
 
 
+def test_guids_stay_when_the_start_moves_across_midnight(make_repo, tmp_path):
+    root = make_repo()
+    build(root, tmp_path / "a")
+    before = {e.id for e in feedparser.parse((tmp_path / "a" / "history.atom").read_bytes()).entries}
+    incident = root / "content" / "incidents" / "2026-03-14-api-errors.md"
+    incident.write_text(
+        incident.read_text().replace("started_at: 2026-03-14T09:00:00Z", "started_at: 2026-03-13T23:59:00Z")
+    )
+    build(root, tmp_path / "b")
+    after = {e.id for e in feedparser.parse((tmp_path / "b" / "history.atom").read_bytes()).entries}
+    assert after == before
+
+
 def test_feeds_can_be_switched_off(make_repo, tmp_path):
     root = make_repo()
     site = root / ".gitlab" / "status-page.yml"

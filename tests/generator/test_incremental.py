@@ -152,3 +152,30 @@ def test_unchanged_inputs_stop_at_once_and_keep_their_warnings(repo, tmp_path):
     # Another clock: the pages about now are rendered again.
     later = build(repo, out, now=datetime(2026, 12, 1, 21, 0, tzinfo=UTC))
     assert not later.inputs_unchanged and later.rendered > 0
+
+
+def test_a_damaged_output_folder_is_repaired_by_the_next_build(repo, tmp_path):
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    (out / "index.html").unlink()
+    (out / "incidents" / "2026-07-08-api-errors.html").write_text("changed by hand")
+    again = build(repo, out, now=NOW)
+    assert not again.inputs_unchanged  # the inputs are the same, but the folder is not what was written
+    assert_same_as_cold(repo, out, tmp_path, "repaired")
+
+
+def test_a_symlinked_content_folder_edited_in_place_is_rebuilt(repo, tmp_path):
+    real = tmp_path / "elsewhere"
+    shutil.move(repo / INCIDENTS, real)
+    (repo / INCIDENTS).symlink_to(real)
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    page = real / "2026-07-08-api-errors.md"
+    with page.open("r+") as handle:  # an in-place edit: the folder itself does not change
+        text = handle.read()
+        handle.seek(0)
+        handle.write(text.replace("title: ", "title: Linked, ", 1))
+    result = build(repo, out, now=NOW)
+    assert not result.inputs_unchanged
+    assert "Linked, " in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "symlinked")

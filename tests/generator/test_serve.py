@@ -125,3 +125,23 @@ def test_an_open_browser_reloads_after_an_edit(served):
             )
         finally:
             browser.close()
+
+
+def test_a_port_in_use_is_a_usage_error_before_any_build(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        root = tmp_path / "repo"
+        shutil.copytree(PROJECT_ROOT / ".gitlab", root / ".gitlab")
+        shutil.copytree(PROJECT_ROOT / "content", root / "content")
+        tidings = str(Path(sys.executable).parent / "tidings")
+        run = subprocess.run(
+            [tidings, "serve", str(root), "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+    assert (
+        run.returncode == 2 and "cannot listen on 127.0.0.1" in run.stderr and "Traceback" not in run.stderr
+    )
+    assert not (root / ".tidings-cache").exists()  # it stopped before building
