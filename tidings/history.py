@@ -44,11 +44,13 @@ class Change:
     subject: str
     changes: tuple[str, ...]
     trailers: dict[str, list[str]] = field(default_factory=dict)
+    # A runner commit made for someone (Slack, an ack link, quick actions in a commit): who asked.
+    requested_by: str | None = None
 
     @property
     def who(self) -> str:
         if self.runner:
-            return "runner"
+            return f"{self.requested_by} (via runner)" if self.requested_by else "runner"
         return self.person or self.author_name or self.author_email
 
     def as_dict(self) -> dict[str, Any]:
@@ -387,6 +389,23 @@ def is_runner(author_name: str, author_email: str, trailers: dict[str, list[str]
     return any(key in RUNNER_TRAILERS for key in trailers)
 
 
+def requested_by(trailers: dict[str, list[str]]) -> str | None:
+    """Who a runner commit was made for, as its trailers name them; None for the runner's own.
+
+    `Tidings-Person` (a people.yml id) first, then `Tidings-Acknowledged-By`, then the Slack
+    user of a command from someone people.yml does not know (`Tidings-Slack-User: U123 (name)`).
+    """
+    for key in ("Tidings-Person", "Tidings-Acknowledged-By"):
+        named = next((v for v in trailers.get(key, []) if v), None)
+        if named:
+            return named
+    slack = next((v for v in trailers.get("Tidings-Slack-User", []) if v), None)
+    if slack:
+        user, _, name = slack.partition(" (")
+        return f"@{name.rstrip(')') or user}"
+    return None
+
+
 def require_git(root: Path) -> None:
     try:
         inside = _git(root, "rev-parse", "--is-inside-work-tree").strip()
@@ -443,6 +462,7 @@ def history(root: Path, incident: str | None = None) -> list[Change]:
                     subject=c.subject,
                     changes=tuple(words),
                     trailers={k: v for k, v in c.trailers.items() if k.startswith(TRAILER_PREFIX)},
+                    requested_by=requested_by(c.trailers) if runner else None,
                 )
             )
     return changes

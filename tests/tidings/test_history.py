@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -295,3 +296,47 @@ def test_the_runner_identity_can_be_set_for_verified_signatures(tmp_path):
     env = {**os.environ, "TIDINGS_RUNNER_NAME": "Status bot", "TIDINGS_RUNNER_EMAIL": "Bot@Example.com"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Status bot <bot@example.com>"
+
+
+def test_runner_commits_made_for_someone_name_them(tmp_path: Path) -> None:
+    """Slack commands, ack links and commit quick actions are the runner's commits, made for a person."""
+    from tidings.incidents import acknowledge, apply_changes, apply_quick_actions_from_commits
+    from tidings.load import load
+    from tidings.runner.ack import VIA as ACK_VIA
+    from tidings.runner.clone import RUNNER_TRAILER
+    from tidings.runner.slack import Command, actor_for
+
+    root = tmp_path / "demo"
+    shutil.copytree(PROJECT_ROOT / ".gitlab", root / ".gitlab")
+    shutil.copytree(PROJECT_ROOT / "content", root / "content")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    commit(root, ["."], "Import the demo", author=("Mateo García", "mateo.garcia@example.com"))
+    lag = "2026-11-24-postgres-replica-lag"
+    when = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    repo = load(root).repo
+    # An ack link, as runner/ack.py applies it.
+    acknowledge(root, lag, when, by="amara", via=ACK_VIA, trailers={RUNNER_TRAILER: "ack"})
+    # Slack comments: from someone people.yml knows by Slack id, and from someone it does not.
+    amara = next(p for p in repo.people if p.id == "amara")
+    comments = ((amara.chat["slack"], "amara.o", "/label ~db"), ("U0STRANGER", "kim", "/label ~x"))
+    for minute, (user_id, name, text) in enumerate(comments, start=1):
+        actor = actor_for(repo, Command("comment", user_id, name, incident_id=lag, text=text))
+        at = when + timedelta(minutes=minute)
+        apply_changes(root, lag, at, actor, text, internal=True, verb="Comment on")
+    # Quick actions in a person's commit message, applied by the runner.
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=Jonas Weber", "-c", "user.email=jonas.weber@example.com",
+         "commit", "-q", "--allow-empty", "-m", f"Raise it\n\n/severity high\n\nTidings-Incident: {lag}"],
+        check=True,
+    )  # fmt: skip
+    apply_quick_actions_from_commits(root, "HEAD")
+    changes = history(root, lag)
+    assert [c.who for c in changes[1:]] == [
+        "amara (via runner)",
+        "amara (via runner)",
+        "@kim (via runner)",
+        "jonas (via runner)",
+    ]
+    assert all(c.runner for c in changes[1:]) and changes[1].requested_by == "amara"
+    run = CliRunner().invoke(main, ["log", lag, str(root)])
+    assert "  amara (via runner)  internal update added (investigating); acknowledged\n" in run.output
