@@ -41,7 +41,7 @@ from tidings.load import load
 from tidings.model import AnnounceChannel, RetrySettings, StatusRepo
 
 from .clone import REMOTE
-from .notifiers import DeliveryError, _post, one_line, slack_escape
+from .notifiers import DeliveryError, _post, one_line, slack_escape, slack_link
 
 log = logging.getLogger(__name__)
 INCIDENTS = next(f.path for f in FOLDERS if f.kind == "incident")
@@ -127,22 +127,23 @@ def payload(repo: StatusRepo, event: Event, key: str) -> dict[str, Any]:
     """An incoming-webhook message: a line of text and Block Kit blocks."""
     data = event.data
     title = slack_escape(one_line(str(data.get("title") or event.incident)))
-    severity = str(data.get("severity") or "unknown")
+    severity = slack_escape(str(data.get("severity") or "unknown"))
     found = data.get("components")
     components: dict[str, Any] = found if isinstance(found, dict) else {}
     what = "opened" if event.kind == "opened" else "resolved"
-    headline = f"{EMOJI[event.kind]} Incident {what}: *{title}* ({severity}, {data.get('status')})"
-    lines = [f"`{event.incident}`"]
+    status = slack_escape(str(data.get("status")))
+    headline = f"{EMOJI[event.kind]} Incident {what}: *{title}* ({severity}, {status})"
+    lines = [f"`{slack_escape(event.incident)}`"]
     if components:
         lines.append(
             ", ".join(f"{slack_escape(str(c))} {slack_escape(str(i))}" for c, i in components.items())
         )
     base = repo.site.base_url
     if data.get("published") and repo.site.incidents.publish and base:
-        lines.append(f"<{str(base).rstrip('/')}/incidents/{event.incident}.html|Status page>")
+        lines.append(slack_link(f"{str(base).rstrip('/')}/incidents/{event.incident}.html", "Status page"))
     given = data.get("links")
     links: dict[str, Any] = given if isinstance(given, dict) else {}
-    lines += [f"<{url}|{name.capitalize()}>" for name, url in links.items() if url]
+    lines += [slack_link(str(url), str(name).capitalize()) for name, url in links.items() if url]
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(lines) + f" · key {key}"}]},

@@ -132,6 +132,16 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_link(url: str, label: str) -> str:
+    """A mrkdwn link `<url|label>` that says only that, whatever the URL and label hold.
+
+    In the URL `|` would end it and start the label, and `<`, `>` would open or close a link or a
+    mention (`<!channel>`): they are percent-encoded, and `&` is written `&amp;` as Slack asks.
+    """
+    safe = url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+    return f"<{safe}|{slack_escape(label)}>"
+
+
 def slack_payload(message: Message) -> dict[str, Any]:
     """An incoming-webhook message: `text` (the notification and fallback) and Block Kit blocks."""
     person = message.person

@@ -145,6 +145,25 @@ def test_a_crash_before_the_mark_moves_sends_nothing_twice(clone, announcing, ht
     assert len(http_receiver.received) == 2
 
 
+def test_links_and_text_from_the_file_cannot_write_slack_markup(clone, announcing, http_receiver) -> None:
+    """A link such as `https://x|Urgent:<!channel>` (hand-written; `/link` refuses it) stays one link."""
+    announcer = Announcer(clone, state_dir(clone), pushing=True)
+    announcer.run_once(announcing)
+    (clone / "content/incidents/2026-11-24-db.md").write_text(
+        "---\ntitle: DB <!here> & co\nseverity: critical\nstatus: investigating\n"
+        "started_at: 2026-11-24T09:00:00Z\n"
+        'links: {issue: "https://x|Urgent:<!channel>", call: "https://meet.example.com/a?b=1&c=<2>"}\n---\n'
+    )
+    commit_all(clone, "Open an incident by hand")
+    assert [r["state"] for r in announcer.run_once(announcing)] == ["sent", "sent"]
+    blocks = http_receiver.at("/all")[0].json()["blocks"]
+    headline, context = blocks[0]["text"]["text"], blocks[1]["elements"][0]["text"]
+    assert "*DB &lt;!here&gt; &amp; co*" in headline
+    assert "<https://x%7CUrgent:%3C!channel%3E|Issue>" in context
+    assert "<https://meet.example.com/a?b=1&amp;c=%3C2%3E|Call>" in context
+    assert "<!" not in headline + context
+
+
 def test_a_channel_whose_url_is_unset_is_recorded_as_failed(clone, announcing, http_receiver) -> None:
     announcer = Announcer(clone, state_dir(clone), pushing=True)
     announcer.run_once(announcing)
