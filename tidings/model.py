@@ -231,7 +231,7 @@ class AlertLink(FileModel):
     starts_at: Timestamp | None = None
 
 
-PageState = Literal["pending", "sent", "failed"]
+PageState = Literal["pending", "sent", "failed", "cancelled"]
 DeliveryState = Literal["sent", "failed"]
 
 
@@ -281,6 +281,9 @@ class IncidentFile(FileModel):
     started_at: Timestamp
     acknowledged_at: Timestamp | None = None
     resolved_at: Timestamp | None = None
+    reopened_at: Timestamp | None = Field(
+        None, description="When it was last reopened after a resolution; escalation starts again then."
+    )
     components: dict[Id, Impact] = Field(default_factory=dict, description="Component id -> impact.")
     updates: list[Update] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
@@ -454,6 +457,9 @@ class Integration(FileModel):
     runbook_annotation: str = Field("runbook", description="Annotation (or label) holding a runbook id.")
     reopen_minutes: int = Field(
         60, ge=0, description="An alert that fires again this soon after resolving reopens its incident."
+    )
+    policy: Id | None = Field(
+        None, description="Escalation policy for the incidents it opens that get none from their components."
     )
 
 
