@@ -76,10 +76,12 @@ class Journal:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.path = folder / "journal.jsonl"
-        self._entries, good = read_entries(self.path)
+        entries, good = read_entries(self.path)
         if self.path.exists() and self.path.stat().st_size > good:
             os.truncate(self.path, good)  # a torn line would glue itself to the next append
-        self._seq = max([min_seq, *(e.seq for e in self._entries)])
+        self._seq = max([min_seq, *(e.seq for e in entries)])
+        # A compaction that kept nothing leaves a mark of the last seq, so seqs are never reused.
+        self._entries = [e for e in entries if not e.record.get("mark")]
         self._dead = 0
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         _fsync_dir(folder)
@@ -159,6 +161,7 @@ class Journal:
                 return
             tmp = self.folder / "journal.jsonl.tmp"
             with tmp.open("wb") as handle:
+                handle.write(_line({"mark": True, "seq": upto}))
                 for entry in keep:
                     handle.write(_line(entry.record))
                 handle.flush()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tidings import clock
-from tidings.gitstore import PushResult, commit, push
+from tidings.gitstore import PushResult, commit, current_branch, git, push
 from tidings.load import load
 from tidings.model import Integration
 
@@ -17,6 +17,8 @@ from . import alertmanager, generic
 from .apply import Outcome, apply_event
 from .events import AlertEvent, PayloadError
 
+# How often `runner apply --push` re-applies onto a remote that changed under it before giving up.
+CONFLICT_RETRIES = 3
 PARSERS = {"alertmanager": alertmanager.parse, "generic": generic.parse}
 
 
@@ -81,9 +83,16 @@ def apply_payload(
 ) -> Applied:
     """Apply one payload (the bytes as posted) and commit the change; push when asked."""
     now = clock.now()
-    repo, integration = find_integration(root, integration_id, kind)
-    event = parse(kind, body, integration, now)
-    outcome = apply_event(root, repo, event, integration, now)
-    sha = commit_outcome(root, outcome)
-    pushed = push(root) if do_push and sha else None
+    for _ in range(CONFLICT_RETRIES):
+        repo, integration = find_integration(root, integration_id, kind)
+        event = parse(kind, body, integration, now)
+        outcome = apply_event(root, repo, event, integration, now)
+        sha = commit_outcome(root, outcome)
+        pushed = push(root) if do_push and sha else None
+        if pushed is None or not pushed.reason.startswith("conflict"):
+            return Applied(outcome, sha, pushed)
+        # A person changed the same incident meanwhile: drop our commit, take theirs, apply again
+        # (as `runner serve` does), so the alert lands on their file instead of being lost.
+        branch = current_branch(root)
+        git(root, "reset", "--quiet", "--hard", f"origin/{branch}")
     return Applied(outcome, sha, pushed)

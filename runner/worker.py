@@ -325,10 +325,13 @@ class Worker:
             self.refresh_config()
             entries = self.journal.after(self.applied, BATCH_LIMIT)
             applied = bool(entries) and self.apply_entries(entries)
-            if not self.do_push:
-                self.journal.compact(last_applied_seq(self.root))
             was_unpushed = self.unpushed
             self.push_if_needed()
+            if not self.unpushed:
+                # Everything applied is committed and pushed, or changed nothing (re-deliveries):
+                # none of it is needed again. Without this a stream of repeats grew the journal
+                # (and the memory holding it) until the next real change.
+                self.journal.compact(self.applied)
             self._answer()
             reapplying = was_unpushed and self.depth > 0 and not self.unpushed
             return (applied and len(entries) == BATCH_LIMIT) or reapplying

@@ -237,3 +237,29 @@ def test_severity_labels_match_in_any_case(clone, tmp_path):
     path.write_text(json.dumps(payload))
     apply(clone, str(path))
     assert incident(clone, "2026-11-22-apidown").severity == "critical"
+
+
+def test_apply_push_reapplies_onto_a_conflicting_human_edit(clone, tmp_path):
+    assert apply(clone, "single_1", "--push") == "opened"
+    other = tmp_path / "other"
+    _run("git", "clone", "--quiet", str(tmp_path / "remote.git"), str(other), cwd=tmp_path)
+    path = next((other / "content" / "incidents").glob("2026-11-22-apidown*.md"))
+    path.write_text(path.read_text().replace("status: investigating\n", "status: identified  # on it\n", 1))
+    _run(
+        "git",
+        "-c",
+        "user.name=Bo",
+        "-c",
+        "user.email=bo@example.com",
+        "commit",
+        "-qam",
+        "Identified",
+        cwd=other,
+    )
+    _run("git", "push", "--quiet", "origin", "HEAD:main", cwd=other)
+    assert apply(clone, "single_2", "--push") == "resolved"  # its clone still has the old file
+    remote = tmp_path / "remote.git"
+    log = git(remote, "log", "--format=%s", "main").splitlines()
+    assert log[0].startswith("runner: resolved") and log[1] == "Identified"
+    final = git(remote, "show", f"main:{path.relative_to(other)}")
+    assert "# on it" in final and "\nstatus: resolved" in final and "<<<<<<<" not in final
