@@ -211,7 +211,9 @@ def render_api(site: Site) -> Iterator[tuple[str, bytes]]:
     page_status = {"indicator": indicator, "description": status.DESCRIPTION[site.overall]}
     components = _components(site)
     limit = site.repo.site.incidents.limit
-    incidents = [_incident(site, i, page_id) for i in site.incidents_newest_first[:limit]]
+    # As on the index: an incident that has not started yet is not news (validate warns about it).
+    started = [i for i in site.incidents_newest_first if i.started_at <= site.now]
+    incidents = [_incident(site, i, page_id) for i in started[:limit]]
     unresolved = [_incident(site, i, page_id) for i in site.active_incidents]
     newest_first = sorted(site.repo.maintenance, key=lambda m: (m.scheduled_for, m.id), reverse=True)
     maintenance = [_maintenance(site, m, page_id) for m in newest_first[:MAINTENANCE_LIMIT]]

@@ -102,7 +102,7 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
     recent = [
         i
         for i in site.incidents_newest_first
-        if i.status == "resolved" and i.started_at.timestamp() >= cutoff
+        if i.status == "resolved" and cutoff <= i.started_at.timestamp() <= site.now.timestamp()
     ][: repo.site.incidents.limit]
     index = {
         **now,

@@ -6,14 +6,18 @@ unknown component or person reported in the same run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import clock
 from .diagnostics import Diagnostic, did_you_mean
 from .documents import Document
 from .errors import field_path
+from .layout import CONTENT_DIR, FOLDERS, INTEGRATIONS_FILE, NOTIFICATIONS_FILE, PEOPLE_FILE, SITE_FILE
 from .model import (
     ID_PATTERN,
     IncidentFile,
@@ -106,14 +110,15 @@ def _known_ids(
     }
 
 
-def check_references(docs: Sequence[tuple[str, Document]], known: dict[str, set[str]]) -> list[Diagnostic]:
+def check_references(docs: Sequence[tuple[str, Document]], known: Mapping[str, set[str]]) -> list[Diagnostic]:
+    """Unknown ids in `docs`; a target kind absent from `known` is not checked (its ids are unknowable)."""
     out: list[Diagnostic] = []
     for kind, doc in docs:
         if doc.data is None:
             continue
         data = doc.values()
         for ref in REFERENCES:
-            if ref.doc_kind != kind:
+            if ref.doc_kind != kind or ref.target not in known:
                 continue
             for loc, value, is_key in _walk(data, ref.pattern):
                 # Malformed ids are reported by the model; an unknown one only when it could be right.
@@ -135,6 +140,61 @@ def check_references(docs: Sequence[tuple[str, Document]], known: dict[str, set[
                         hint,
                     )
                 )
+    return out
+
+
+# What each path of a status repo must be when it is there at all: a folder (True) or a file (False).
+LAYOUT: tuple[tuple[str, bool], ...] = (
+    (".gitlab", True),
+    (SITE_FILE, False),
+    (INTEGRATIONS_FILE, False),
+    (NOTIFICATIONS_FILE, False),
+    (CONTENT_DIR, True),
+    (PEOPLE_FILE, False),
+    ("content/oncall", True),
+    *((folder.path, True) for folder in FOLDERS),
+)
+
+
+def _wrong_type(path: Path, folder: bool) -> str:
+    """Why `path` is not what the layout wants ("" when it is, or is absent)."""
+    if not os.path.lexists(path):
+        return ""
+    want = "expected a folder" if folder else "expected a file"
+    if path.is_symlink() and not path.exists():
+        return f"is a broken symlink (to '{os.readlink(path)}'), {want}"
+    if folder and not path.is_dir():
+        return f"is a file, {want}" if path.is_file() else f"is not a folder, {want}"
+    if not folder and not path.is_file():
+        return f"is a folder, {want}" if path.is_dir() else f"is not a regular file, {want}"
+    return ""
+
+
+def check_layout(root: Path | str) -> list[Diagnostic]:
+    """Paths of the layout that exist with the wrong type: Tidings would skip them without a word."""
+    root = Path(root)
+    out: list[Diagnostic] = []
+    for rel, folder in LAYOUT:
+        problem = _wrong_type(root / rel, folder)
+        if problem:
+            # Tidings reads nothing from it until it is what it should be.
+            hint = "make it a folder and put the files in it" if folder else "make it a YAML file"
+            out.append(Diagnostic(rel, 1, 1, "", f"{rel} {problem}", "error", "wrong-file-type", hint))
+    return out
+
+
+def _unreadable_sources(root: Path, site_doc: Document | None, people_doc: Document | None) -> set[str]:
+    """Reference targets whose defining file or folder could not be read: their ids are unknowable."""
+    out: set[str] = set()
+    if site_doc is None or site_doc.data is None:
+        out |= {"component", "group"}  # no site file, or one that does not parse: its error says so
+    if (people_doc is not None and people_doc.data is None) or _wrong_type(root / PEOPLE_FILE, False):
+        out.add("person")
+    for folder in FOLDERS:
+        if folder.kind in ("runbook", "schedule", "policy"):
+            parents = [folder.path, "content/oncall", CONTENT_DIR]
+            if any(_wrong_type(root / rel, True) for rel in parents):
+                out.add(folder.kind)
     return out
 
 
@@ -238,11 +298,24 @@ def _check_order(doc: Document, updates: Sequence[Any]) -> list[Diagnostic]:
     return out
 
 
-def check_incident(doc: Document, inc: IncidentFile) -> list[Diagnostic]:
+def check_incident(doc: Document, inc: IncidentFile, now: datetime | None = None) -> list[Diagnostic]:
+    """Rules across the fields of one incident; `now` (default: the clock) for a start in the future."""
     # `inc` may be salvaged from an invalid file: an invalid required key is then absent.
     started = getattr(inc, "started_at", None)
     status = getattr(inc, "status", None)
     out = _check_order(doc, inc.updates)
+    if started and getattr(inc, "published", False) and started > (clock.now() if now is None else now):
+        out.append(
+            _at(
+                doc,
+                ("started_at",),
+                f"published, but it starts in the future ({started.isoformat()}): "
+                "the page and the API leave it out until then",
+                "warning",
+                "future-start",
+                "check started_at and its offset, or set 'published: false' until it starts",
+            )
+        )
     if started and inc.resolved_at and inc.resolved_at < started:
         out.append(
             _at(
@@ -399,10 +472,19 @@ def check_policy(doc: Document, policy: PolicyFile) -> list[Diagnostic]:
 
 
 def check_repo(
-    repo: StatusRepo, site_doc: Document | None, people_doc: Document | None, parsed: Sequence[Parsed]
+    repo: StatusRepo,
+    site_doc: Document | None,
+    people_doc: Document | None,
+    parsed: Sequence[Parsed],
+    now: datetime | None = None,
 ) -> list[Diagnostic]:
-    """Every check that needs more than one file, or more than one field."""
+    """Every check that needs more than one file, or more than one field; `now` defaults to the clock."""
+    now = clock.now() if now is None else now
     known = _known_ids(site_doc, people_doc, parsed)
+    # Where a file that defines ids is unreadable, its own error says so; flagging every use of its
+    # ids as unknown as well would bury that one error under dozens.
+    for target in _unreadable_sources(repo.root, site_doc, people_doc):
+        known.pop(target)
 
     docs: list[tuple[str, Document]] = [(p.kind, p.doc) for p in parsed]
     if site_doc is not None:
@@ -451,14 +533,14 @@ def check_repo(
             )
         )
     for p in parsed:
-        out += check_file(p.doc, p.checkable)
+        out += check_file(p.doc, p.checkable, now)
     return out
 
 
-def check_file(doc: Document, model: object) -> list[Diagnostic]:
+def check_file(doc: Document, model: object, now: datetime | None = None) -> list[Diagnostic]:
     """The checks within one file that a schema cannot say (time order, consistency)."""
     if isinstance(model, IncidentFile):
-        return check_incident(doc, model)
+        return check_incident(doc, model, now)
     if isinstance(model, MaintenanceFile):
         return check_maintenance(doc, model)
     if isinstance(model, ScheduleFile):

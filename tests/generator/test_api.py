@@ -177,3 +177,27 @@ def test_an_existing_statuspage_client_reads_the_api(demo_site, http_server, tmp
     # statuspage.io 3.3.8 reads scheduled-maintenances/upcoming.json for getAll and getActive too.
     assert got["maintenances"] == got["upcoming"]
     assert got["upcoming"]["scheduled_maintenances"][0]["name"] == "Object Storage network migration"
+
+
+def test_an_incident_that_has_not_started_is_left_out_as_on_the_index(make_repo, tmp_path, monkeypatch):
+    def future(status: str) -> str:
+        resolved = "resolved_at: 2026-06-01T11:00:00Z\n" if status == "resolved" else ""
+        return (
+            f"---\ntitle: Future {status}\nstatus: {status}\npublished: true\n"
+            f"started_at: 2026-06-01T10:00:00Z\n{resolved}components: {{api: major_outage}}\n"
+            f"updates:\n  - {{at: 2026-06-01T10:05:00Z, status: {status}, body: From the future.}}\n---\n"
+        )
+
+    root = make_repo(
+        {"content/incidents/f1.md": future("investigating"), "content/incidents/f2.md": future("resolved")}
+    )
+    for epoch, shown in (
+        ("1774083600", ["API errors"]),
+        ("1780400000", ["Future resolved", "Future investigating", "API errors"]),
+    ):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)  # 2026-03-21, then 2026-06-02
+        out = tmp_path / f"out-{epoch}"
+        build(root, out)
+        assert [i["name"] for i in _load(out, "incidents.json")["incidents"]] == shown
+        index = (out / "index.html").read_text()
+        assert ("Future resolved" in index) == (len(shown) > 1)
