@@ -125,18 +125,19 @@ def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
 
 
 @main.command()
+@root_argument
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path(SCHEMA_DIR),
-    show_default=True,
-    help="Folder to write the schemas to.",
+    help=f"Folder to write the schemas to [default: ROOT/{SCHEMA_DIR}].",
 )
-def schema(out: Path) -> None:
-    """Write JSON Schema for each kind of file, for editors (yaml-language-server modelines)."""
+def schema(root: Path, out: Path | None) -> None:
+    """Write JSON Schema for each kind of file into the status repo at ROOT, for editors' modelines."""
     from .schema import write_schemas
 
-    for path in write_schemas(out):
+    if out is None:
+        _require_status_repo(root)  # run from content/, it would make a content/.gitlab/schemas
+    for path in write_schemas(root / SCHEMA_DIR if out is None else out):
         click.echo(str(path))
 
 

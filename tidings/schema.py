@@ -23,6 +23,7 @@ def schema_files() -> dict[str, str]:
 
 
 def write_schemas(out: Path) -> list[Path]:
+    """Write every schema file into `out` (a repo's is ROOT/.gitlab/schemas), rewriting only changed ones."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in schema_files().items():

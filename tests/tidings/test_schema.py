@@ -34,6 +34,20 @@ def test_schema_command_writes_every_kind(tmp_path):
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
 
 
+def test_schema_command_writes_into_root_wherever_it_runs(make_repo, monkeypatch):
+    root = make_repo()
+    monkeypatch.chdir(root / "content")
+    run = CliRunner().invoke(main, ["schema", ".."])
+    assert run.exit_code == 0, run.output
+    assert sorted(p.name for p in (root / SCHEMA_DIR).iterdir()) == sorted(schema_files())
+    assert not (root / "content" / ".gitlab").exists()
+
+    # Without ROOT, the current folder must be a status repo: content/ is not one.
+    here = CliRunner().invoke(main, ["schema"])
+    assert here.exit_code == 2 and "not a status repo" in here.output
+    assert not (root / "content" / ".gitlab").exists()
+
+
 def _demo_files():
     files = [
         PROJECT_ROOT / ".gitlab" / name
