@@ -427,6 +427,23 @@ def test_every_problem_is_reported_with_a_hint_for_renamed_components(tmp_path, 
     assert not root.exists()
 
 
+def test_an_alias_to_an_unknown_component_names_the_alias_and_its_target(tmp_path, history):
+    root = tmp_path / "new"
+    aliases = ["GitHub Actions=Actoins", "GitHub Packages=Packages", "GitHub Pages=Pages"]
+    run = tidings(
+        "import", "statuspage", GITHUB, root, *(a for x in aliases for a in ("--component-alias", x))
+    )
+    assert run.exit_code == 1
+    assert (
+        "unknown component 'Actoins', from --component-alias 'GitHub Actions=Actoins' "
+        "(did you mean 'Actions'? NEW must be a component of the input or of the status repo)"
+    ) in run.output
+    assert "unknown component 'GitHub Actions'" not in run.output  # the input is right, the flag is not
+    assert "hint: --component-alias whose NEW is no component: 'GitHub Actions=Actoins' (63x)" in run.output
+    assert "components named but not defined" not in run.output
+    assert not root.exists()
+
+
 def test_a_failed_write_puts_back_what_it_wrote(tmp_path, make_repo, history, monkeypatch):
     root = make_repo()
     source = write_json(tmp_path / "github.json", github_slice(history, size=10))

@@ -332,6 +332,7 @@ class _Components:
         self.existing = site.names()
         self.ids = {s for s in site.service_ids if s}
         self.unknown: dict[str, int] = {}
+        self.bad_aliases: dict[str, int] = {}  # "OLD=NEW" whose NEW names no component -> uses
 
     def resolve(self, ref: ComponentRef) -> tuple[str | None, str]:
         """(component id, "") or (None, why not)."""
@@ -349,6 +350,15 @@ class _Components:
             return value, ""
         known = sorted(set(self.by_name) | set(self.existing))
         hint = did_you_mean(value, known)
+        if value != ref.value:
+            # The alias matched: what is unknown is its NEW, a slip in the command line, not in the input.
+            alias = f"{ref.value}={value}"
+            self.bad_aliases[alias] = self.bad_aliases.get(alias, 0) + 1
+            words = f"{hint} " if hint else ""
+            return None, (
+                f"unknown component {value!r}, from --component-alias '{alias}' "
+                f"({words}NEW must be a component of the input or of the status repo)"
+            )
         self.unknown[ref.value] = self.unknown.get(ref.value, 0) + 1
         close = re.findall(r"'(.*)'", hint)
         alias = f"'{ref.value}={close[0] if close else 'NAME'}'"
@@ -467,12 +477,17 @@ def plan_import(
             problems.add(SITE_FILE, f"adding the components would make it invalid: {_first_problem(exc)}")
         action: Action = "created" if site.old is None else "updated"
         plan.files.insert(0, PlannedFile("site", SITE_FILE, site.path, site_text, site.old, action))
+    hints = []
     if components.unknown:
         names = ", ".join(f"'{name}' ({n}x)" for name, n in sorted(components.unknown.items()))
-        problems.hint = (
+        hints.append(
             f"components named but not defined: {names}; add them to the input's components or the "
             "status repo's services, or map each renamed one with --component-alias OLD=NEW"
         )
+    if components.bad_aliases:
+        names = ", ".join(f"'{alias}' ({n}x)" for alias, n in sorted(components.bad_aliases.items()))
+        hints.append(f"--component-alias whose NEW is no component: {names}")
+    problems.hint = "; ".join(hints)
     problems.raise_if_any()
     return plan
 
