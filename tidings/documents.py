@@ -417,16 +417,13 @@ def read_markdown(path: Path, rel: str, raw: bytes | None = None) -> Document:
     parts = split_front_matter(text)
     if parts is None:
         doc = Document(path=path, rel=rel)
-        doc.diagnostics.append(
-            Diagnostic(
-                rel,
-                1,
-                1,
-                "",
-                "no front matter: the file must start with a '---' line, then YAML, then '---'",
-                code="front-matter",
-            )
+        opened = text.removeprefix("\ufeff").split("\n", 1)[0].rstrip() == FRONT_MATTER_FENCE
+        message = (
+            "the front matter is not closed: end it with a '---' line before the Markdown"
+            if opened
+            else "no front matter: the file must start with a '---' line, then YAML, then '---'"
         )
+        doc.diagnostics.append(Diagnostic(rel, 1, 1, "", message, code="front-matter"))
         return doc
     front, body, body_line = parts
     doc = parse_yaml(front, path, rel, line_offset=1, what="front matter")

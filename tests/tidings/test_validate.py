@@ -343,3 +343,9 @@ def test_timestamps_a_page_cannot_show_are_errors_not_crashes(make_repo, tmp_pat
     assert run.exit_code == 1 and "started_at" in run.output and words in run.output, run.output
     built = CliRunner().invoke(main, ["build", str(root), "--out", str(tmp_path / "public")])
     assert built.exit_code == 1 and "Traceback" not in built.output
+
+
+def test_front_matter_that_is_never_closed_says_so(make_repo):
+    root = make_repo({"content/incidents/open.md": "---\ntitle: x\nseverity: high\n"})
+    run = CliRunner().invoke(main, ["validate", str(root)])
+    assert "content/incidents/open.md:1:1: error: the front matter is not closed" in run.output
