@@ -18,6 +18,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from tidings.edit import new_editable, read_editable, save
 from tidings.incidents import new_incident_path
 from tidings.model import Incident, Integration, StatusRepo
+from tidings.quick_actions import reopen
 
 from .events import AlertEvent
 
@@ -217,7 +218,8 @@ def apply_event(
     if fired and not is_open:
         action = "reopened"
         data["status"] = "investigating"
-        data.pop("resolved_at", None)
+        # Escalation starts again from the re-fire, and the new opening needs its own acknowledgement.
+        reopen(data, max(a.starts_at for a in event.alerts if a.fingerprint in fired))
         _add_update(updates, _update(now, "investigating", _describe(event, fired, "fired again"), public))
     elif event.firing:
         action = "updated"

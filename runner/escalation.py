@@ -6,6 +6,10 @@ acknowledged or resolved, as the rule's `unless` says (`acknowledged`: stop at a
 or a resolution; `resolved`: stop only at a resolution). `repeat: N` runs the rules N more times;
 each round starts `repeat_after_minutes` after the previous round's last rule.
 
+A reopened incident escalates afresh: rounds count from its `reopened_at` instead, an
+acknowledgement from before it no longer counts, and its pages' keys carry that time, so the pages
+of its first opening never stand for the pages of the next.
+
 A schedule target is resolved to the person on call *when the rule fires*, not when the tick that
 notices it runs, so a late tick after a hand-off still pages the person whose turn it was.
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tidings.model import Incident, Page, Policy, Rule, Schedule, StatusRepo
 from tidings.oncall import person_on_call
@@ -43,10 +47,32 @@ class DuePage:
     key: str
 
 
-def page_key(incident_id: str, policy_id: str, round_number: int, rule_number: int) -> str:
-    """The idempotency key of one page: the same in every clone, run and retry."""
-    text = "\x1f".join(("tidings-page-v1", incident_id, policy_id, str(round_number), str(rule_number)))
-    return hashlib.sha256(text.encode()).hexdigest()[:KEY_HEX_DIGITS]
+def page_key(
+    incident_id: str,
+    policy_id: str,
+    round_number: int,
+    rule_number: int,
+    reopened_at: datetime | None = None,
+) -> str:
+    """The idempotency key of one page: the same in every clone, run and retry.
+
+    The pages of a reopened incident add the time it was reopened (UTC, whole seconds), so each
+    opening has keys of its own; an incident never reopened keeps the keys it always had.
+    """
+    parts = ["tidings-page-v1", incident_id, policy_id, str(round_number), str(rule_number)]
+    if reopened_at is not None:
+        parts.append(reopened_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:KEY_HEX_DIGITS]
+
+
+def since(incident: Incident) -> datetime:
+    """When the incident's current opening began: when it was last reopened, else when it started."""
+    reopened = incident.reopened_at
+    return reopened if reopened is not None and reopened > incident.started_at else incident.started_at
+
+
+def _epoch(incident: Incident) -> datetime | None:
+    return None if since(incident) == incident.started_at else since(incident)
 
 
 def policies_for(repo: StatusRepo, incident: Incident) -> list[Policy]:
@@ -71,11 +97,7 @@ def round_length(policy: Policy) -> timedelta:
 
 
 def fires_at(incident: Incident, policy: Policy, round_number: int, rule: Rule) -> datetime:
-    return (
-        incident.started_at
-        + (round_number - 1) * round_length(policy)
-        + timedelta(minutes=rule.after_minutes)
-    )
+    return since(incident) + (round_number - 1) * round_length(policy) + timedelta(minutes=rule.after_minutes)
 
 
 def is_resolved(incident: Incident, now: datetime) -> bool:
@@ -86,7 +108,8 @@ def stops(incident: Incident, rule: Rule, now: datetime) -> bool:
     """Whether the rule no longer fires at `now`, as its `unless` says."""
     if is_resolved(incident, now):
         return True
-    acknowledged = incident.acknowledged_at is not None and incident.acknowledged_at <= now
+    ack = incident.acknowledged_at
+    acknowledged = ack is not None and since(incident) <= ack <= now  # not an ack of an earlier opening
     return rule.unless == "acknowledged" and acknowledged
 
 
@@ -116,7 +139,7 @@ def due_pages(repo: StatusRepo, incident: Incident, policy: Policy, now: datetim
         if latest is None:
             continue
         round_number, when = latest
-        key = page_key(incident.id, policy.id, round_number, number)
+        key = page_key(incident.id, policy.id, round_number, number, _epoch(incident))
         if key in recorded:
             continue
         schedule, person = target(repo, rule, when)
@@ -128,7 +151,7 @@ def escalations(repo: StatusRepo, now: datetime) -> list[DuePage]:
     """Every page due at `now`, over every incident that is not resolved."""
     due = []
     for incident in repo.incidents:
-        if is_resolved(incident, now) or incident.started_at > now:
+        if is_resolved(incident, now) or since(incident) > now:
             continue
         for policy in policies_for(repo, incident):
             due.extend(due_pages(repo, incident, policy, now))

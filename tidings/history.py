@@ -204,7 +204,7 @@ def _pages(old: Any, new: Any) -> list[str]:
 
 _TEXT_FIELDS = ("postmortem",)
 _HANDLED = {
-    "title", "status", "severity", "published", "started_at", "acknowledged_at", "resolved_at",
+    "title", "status", "severity", "published", "started_at", "acknowledged_at", "resolved_at", "reopened_at",
     "components", "updates", "notes", "alerts", "pages", "assignees", "runbooks", "labels", "postmortem",
 }  # fmt: skip
 

@@ -264,8 +264,21 @@ class Applied:
     status: str = ""
 
 
+def reopen(data: CommentedMap, at: datetime) -> None:
+    """The fields of a reopening at `at`: `reopened_at` set (after `started_at`), and `resolved_at`
+    and `acknowledged_at` gone, so the new opening escalates and is acknowledged afresh."""
+    if "reopened_at" in data or "started_at" not in data:
+        data["reopened_at"] = _stamp(at)
+    else:
+        data.insert(list(data).index("started_at") + 1, "reopened_at", _stamp(at))
+    data.pop("resolved_at", None)
+    data.pop("acknowledged_at", None)
+
+
 def set_status(data: CommentedMap, status: str, now: datetime) -> str | None:
-    """Set the incident's status, keeping resolved_at consistent; words for the change, or None."""
+    """Set the incident's status, keeping resolved_at consistent; words for the change, or None.
+
+    Leaving `resolved` reopens the incident (see `reopen`)."""
     old = str(data.get("status") or "")
     if old == status:
         return None
@@ -273,8 +286,8 @@ def set_status(data: CommentedMap, status: str, now: datetime) -> str | None:
     if status == "resolved":
         data["resolved_at"] = _stamp(now)
         return "resolved"
-    if "resolved_at" in data:
-        del data["resolved_at"]
+    if "resolved_at" in data or old == "resolved":
+        reopen(data, now)
         return f"reopened ({status})"
     return f"status {old} -> {status}"
 

@@ -15,6 +15,7 @@ import pytest
 
 from tests.runner.conftest import _run, commit_all, remote_log
 from tidings.gitstore import git
+from tidings.incidents import acknowledge
 from tidings.load import load
 from tidings.model import Incident
 from tidings.runner.clone import Clone
@@ -461,3 +462,49 @@ def test_an_ack_merged_while_our_record_waited_for_the_remote_is_seen_before_pla
     assert page_key(ID, "default", 1, 2) not in final
     assert [p[:3] for p in pages(opened)] in ([], [(1, 1, "amara")])
     assert load(opened).errors == []
+
+
+def _z(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def _alert(clone: Path, tmp_path: Path, at: datetime, **fields: str) -> str:
+    """`tidings runner apply` of a generic alert (checkout fails on api) posted at `at`; what it did."""
+    from tidings.runner.service import apply_payload
+
+    payload = {"title": "Checkout fails", "service": "api", "fingerprint": "checkout", **fields}
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(at.timestamp()))
+    try:
+        done = apply_payload(clone, "generic", json.dumps(payload).encode(), "uptime-checks", do_push=True)
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+    return done.outcome.action
+
+
+def test_a_reopened_incident_escalates_again_from_its_reopening(clone, paging, http_receiver, tmp_path):
+    assert _alert(clone, tmp_path, minutes(0), start_time=_z(minutes(0))) == "opened"
+    incident_id = "2026-11-17-checkout-fails"
+    rel = f"content/incidents/{incident_id}.md"
+    first = tick_root(clone, minutes(0))
+    assert [(d.rule, d.person) for d in first.recorded] == [(1, "amara")]
+    assert acknowledge(clone, incident_id, minutes(2), by="amara").changed
+    end = {"start_time": _z(minutes(0)), "end_time": _z(minutes(10))}
+    assert _alert(clone, tmp_path, minutes(10), **end) == "resolved"
+    # Fired again 20 minutes later, within reopen_minutes: the same incident, open again.
+    assert _alert(clone, tmp_path, minutes(30), start_time=_z(minutes(30))) == "reopened"
+    reopened = load(clone).repo.get("incidents", incident_id)
+    assert isinstance(reopened, Incident)
+    assert (reopened.status, reopened.reopened_at) == ("investigating", minutes(30))
+    assert reopened.acknowledged_at is None  # the new opening needs its own acknowledgement
+    again = tick_root(clone, minutes(30))  # 17:20 Berlin: primary's weekly layer, jonas
+    assert [(d.round, d.rule, d.person) for d in again.recorded] == [(1, 1, "jonas")]
+    assert again.recorded[0].key == page_key(incident_id, "default", 1, 1, minutes(30))
+    assert again.recorded[0].key != first.recorded[0].key
+    assert [d.state for d in again.deliveries] == ["sent"] * 3
+    # Rule 2 counts from the reopening too (15 minutes), and an acknowledgement stops it again.
+    assert tick_root(clone, minutes(44)).recorded == []
+    assert [(d.rule, d.person) for d in tick_root(clone, minutes(45)).recorded] == [(2, "liam")]
+    assert acknowledge(clone, incident_id, minutes(46), by="amara").changed
+    git(clone, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+    assert "reopened_at: 2026-11-17T16:20:00Z" in git(clone.parent / "remote.git", "show", f"main:{rel}")
+    assert tick_root(clone, minutes(59)).recorded == []

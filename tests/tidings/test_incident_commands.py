@@ -314,6 +314,7 @@ def test_quick_actions_alone_record_an_internal_update(repo: Path) -> None:
 
 def test_resolve_through_a_quick_action_and_reopen_with_status(repo: Path) -> None:
     me = Actor("amara", AMARA, "amara")
+    assert at(repo, "ack", LAG).exit_code == 0
     update_incident(repo, LAG, NOW, me, "Replica caught up.\n/resolve")
     inc = incident(repo, LAG)
     assert (inc.status, inc.resolved_at, inc.updates[-1].status) == ("resolved", NOW, "resolved")
@@ -321,7 +322,11 @@ def test_resolve_through_a_quick_action_and_reopen_with_status(repo: Path) -> No
     update_incident(repo, LAG, later, me, "Lag is back.", status="investigating")
     inc = incident(repo, LAG)
     assert (inc.status, inc.resolved_at) == ("investigating", None)
+    # Reopened: escalation starts again from now, and it needs acknowledging again.
+    assert (inc.reopened_at, inc.acknowledged_at) == (later, None)
     assert "reopened (investigating)" in last_message(repo)
+    text = (repo / LAG_REL).read_text()
+    assert text.index("started_at:") < text.index("reopened_at:") < text.index("components:")
 
 
 @pytest.mark.parametrize(
