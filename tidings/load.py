@@ -218,8 +218,7 @@ def _read_folder(
                     1,
                     1,
                     "",
-                    ("a folder, not " if is_dir else "not ")
-                    + f"{_article(folder.kind)} {folder.kind} file: "
+                    ("a folder, not " if is_dir else "not ") + f"{_article(folder.kind)} {folder.kind} file: "
                     f"only {', '.join(folder.suffixes)} files belong here",
                     "warning",
                     "unknown-file",
@@ -351,6 +350,7 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
         if isinstance(valid_notifications, NotificationsFile):
             notifications = valid_notifications
     _check_unknown_entries(root, diagnostics)
+    diagnostics.extend(checks.check_layout(root))
 
     repo = StatusRepo(
         root=root,
@@ -376,7 +376,9 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
     diagnostics.extend(checks.check_duplicate_ids(notifications_doc, "channels", "channel"))
     diagnostics.extend(checks.check_duplicate_ids(notifications_doc, "announce", "channel"))
     if notifications_doc is not None:
-        known = {"component": {c.id for c in repo.components}}
+        # When the site file did not parse, every component would be "unknown": say nothing then.
+        site_parsed = site_doc is not None and site_doc.data is not None
+        known = {"component": {c.id for c in repo.components}} if site_parsed else {}
         diagnostics.extend(checks.check_references([("notifications", notifications_doc)], known))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
