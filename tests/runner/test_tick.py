@@ -508,3 +508,24 @@ def test_a_reopened_incident_escalates_again_from_its_reopening(clone, paging, h
     git(clone, "push", "--quiet", "origin", "HEAD:refs/heads/main")
     assert "reopened_at: 2026-11-17T16:20:00Z" in git(clone.parent / "remote.git", "show", f"main:{rel}")
     assert tick_root(clone, minutes(59)).recorded == []
+
+
+def test_an_alert_on_no_component_pages_through_the_integrations_policy(
+    clone, paging, http_receiver, tmp_path
+):
+    integrations = clone / ".gitlab/integrations.yml"
+    fallback = "    impact: major_outage\n    policy: default   # when no component gives one\n"
+    integrations.write_text(integrations.read_text().replace("    impact: major_outage\n", fallback))
+    commit_all(clone, "Uptime checks page through the default policy")
+    unknown = {"service": "payments", "severity": "critical", "title": "Payments down", "fingerprint": "pay"}
+    assert _alert(clone, tmp_path, minutes(0), start_time=_z(minutes(0)), **unknown) == "opened"
+    on_api = {"title": "API down", "fingerprint": "api"}
+    assert _alert(clone, tmp_path, minutes(0), start_time=_z(minutes(0)), **on_api) == "opened"
+    repo = load(clone).repo
+    assert repo.get("incidents", "2026-11-17-payments-down").policy == "default"
+    assert repo.get("incidents", "2026-11-17-api-down").policy is None  # api's own policy applies
+    result = tick_root(clone, minutes(0))
+    assert sorted((d.incident, d.person) for d in result.recorded) == [
+        ("2026-11-17-api-down", "amara"),
+        ("2026-11-17-payments-down", "amara"),
+    ]
