@@ -50,7 +50,7 @@ from tidings.model import Incident, Page, Person, Policy, StatusRepo
 
 from .ack import ack_secret, ack_url, apply_queued, make_token, settle_queued
 from .clone import RUNNER_TRAILER, Clone
-from .escalation import DuePage, escalations, owner
+from .escalation import DuePage, escalations, is_resolved, owner, since, stops
 from .notifiers import Message, Sender, deliver
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class TickResult:
     deliveries: list[Delivered] = field(default_factory=list)
     taken_over: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # ours, committed, not yet held by the remote
+    cancelled: list[str] = field(default_factory=list)  # ours, unsent, and no longer due
     blocked: str = ""
 
     @property
@@ -209,9 +210,26 @@ class _Plan:
     new: list[DuePage] = field(default_factory=list)
     takeovers: list[tuple[str, str]] = field(default_factory=list)  # (incident, key)
     finished: list[tuple[str, str]] = field(default_factory=list)  # ours, sent: deliveries to record
+    cancelled: list[tuple[str, str, str]] = field(default_factory=list)  # (incident, key, why)
 
     def __bool__(self) -> bool:
-        return bool(self.new or self.takeovers or self.finished)
+        return bool(self.new or self.takeovers or self.finished or self.cancelled)
+
+
+def no_longer_due(repo: StatusRepo, incident: Incident, page: Page, now: datetime) -> str | None:
+    """Why a page recorded earlier must not go out now, or None: its rule's `unless` holds by now
+    (acknowledged or resolved while it waited for the remote, or across a crash), or the incident
+    was reopened since, so the page belongs to an opening that is over."""
+    if page.at < since(incident):
+        return f"not sent: the incident was reopened at {stamp(since(incident))}, after it was recorded"
+    policy = repo.get("policies", page.policy)
+    if not isinstance(policy, Policy) or not 1 <= page.rule <= len(policy.rules):
+        return None  # the policy changed since: send what was recorded rather than drop it
+    if not stops(incident, policy.rules[page.rule - 1], now):
+        return None
+    if is_resolved(incident, now):
+        return f"not sent: the incident was resolved at {stamp(incident.resolved_at or now)}"
+    return f"not sent: the incident was acknowledged at {stamp(incident.acknowledged_at or now)}"
 
 
 def _plan(repo: StatusRepo, now: datetime, me: str, ledger: Ledger) -> _Plan:
@@ -223,6 +241,8 @@ def _plan(repo: StatusRepo, now: datetime, me: str, ledger: Ledger) -> _Plan:
             if page.by == me:
                 if page.key in ledger.done:
                     plan.finished.append((incident.id, page.key))
+                elif page.key not in ledger.results and (why := no_longer_due(repo, incident, page, now)):
+                    plan.cancelled.append((incident.id, page.key, why))  # nothing of it went out yet
             elif (page.claimed_at or page.at) + CLAIM_LEASE <= now:
                 plan.takeovers.append((incident.id, page.key))
     return plan
@@ -238,6 +258,8 @@ def _write(clone: Clone, repo: StatusRepo, plan: _Plan, now: datetime, me: str, 
     for due in plan.new:
         touched.setdefault(due.incident, [])
     for incident_id, _ in plan.takeovers + plan.finished:
+        touched.setdefault(incident_id, [])
+    for incident_id, _, _ in plan.cancelled:
         touched.setdefault(incident_id, [])
     has_channels = bool(repo.notifications.channels)
     changed = []
@@ -258,6 +280,11 @@ def _write(clone: Clone, repo: StatusRepo, plan: _Plan, now: datetime, me: str, 
         for owner_id, key in plan.finished:
             if owner_id == incident_id:
                 _record_deliveries(_first(pages, key), ledger)
+        for owner_id, key, why in plan.cancelled:
+            if owner_id == incident_id:
+                page = _first(pages, key)
+                page["state"] = "cancelled"
+                page["error"] = why
         save(edit, incident.path)
         changed.append(incident.path)
     return changed
@@ -275,7 +302,10 @@ def _subject(plan: _Plan) -> str:
         parts.append(f"{len(plan.finished)} delivered")
     if plan.takeovers:
         parts.append(f"{len(plan.takeovers)} taken over")
+    if plan.cancelled:
+        parts.append(f"{len(plan.cancelled)} cancelled")
     incidents = {d.incident for d in plan.new} | {i for i, _ in plan.takeovers + plan.finished}
+    incidents |= {i for i, _, _ in plan.cancelled}
     where = f"incident {next(iter(incidents))}" if len(incidents) == 1 else f"{len(incidents)} incidents"
     return f"escalation: {', '.join(parts)} for {where}"
 
@@ -287,7 +317,9 @@ def _commit(clone: Clone, changed: list[str], plan: _Plan, me: str) -> None:
     ]
     lines += [f"- deliveries of page {key} ({incident})" for incident, key in plan.finished]
     lines += [f"- took over page {key} ({incident})" for incident, key in plan.takeovers]
+    lines += [f"- cancelled page {key} ({incident}): {why}" for incident, key, why in plan.cancelled]
     keys = [d.key for d in plan.new] + [k for _, k in plan.finished + plan.takeovers]
+    keys += [k for _, k, _ in plan.cancelled]
     commit(
         clone.root,
         changed,
@@ -337,6 +369,7 @@ def _record(
             if plan:
                 result.recorded += plan.new
                 result.taken_over += [key for _, key in plan.takeovers]
+                result.cancelled += [key for _, key, _ in plan.cancelled]
             break
         else:
             result.blocked = "the remote kept changing under us; trying again at the next tick"

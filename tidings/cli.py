@@ -321,6 +321,8 @@ def runner_tick(root: Path, push: bool) -> None:
         )
     for key in result.taken_over:
         click.echo(f"took over page {key[:12]} (its runner never sent it)")
+    for key in result.cancelled:
+        click.echo(f"cancelled page {key[:12]}: acknowledged, resolved or reopened before it went out")
     for d in result.deliveries:
         tries = f"{d.attempts} {'try' if d.attempts == 1 else 'tries'}"
         click.echo(

@@ -529,3 +529,33 @@ def test_an_alert_on_no_component_pages_through_the_integrations_policy(
         ("2026-11-17-api-down", "amara"),
         ("2026-11-17-payments-down", "amara"),
     ]
+
+
+def test_a_page_waiting_for_the_remote_is_not_sent_once_acknowledged(opened, http_receiver, tmp_path):
+    remote, away = tmp_path / "remote.git", tmp_path / "away.git"
+    remote.rename(away)
+    assert tick_root(opened, minutes(0)).waiting == [page_key(ID, "default", 1, 1)]
+    # Acknowledged meanwhile in this clone (an ack link the runner took while the remote was down).
+    assert acknowledge(opened, ID, minutes(1), by="amara").changed
+    late = tick_root(opened, minutes(3))  # past the grace: it would go out on the local record
+    assert late.deliveries == [] and http_receiver.received == []
+    assert late.cancelled == [page_key(ID, "default", 1, 1)]
+    (page,) = incident(opened).pages
+    assert page.state == "cancelled" and "acknowledged at 2026-11-17T15:51:00Z" in str(page.error)
+    away.rename(remote)
+    assert tick_root(opened, minutes(4)).deliveries == [] and http_receiver.received == []
+    assert "state: cancelled" in remote_incident(opened)
+
+
+def test_after_an_ack_only_the_pages_of_rules_unless_resolved_go_out(opened, http_receiver, tmp_path):
+    remote, away = tmp_path / "remote.git", tmp_path / "away.git"
+    tick_root(opened, minutes(0))
+    remote.rename(away)
+    rule_2, rule_3 = page_key(ID, "default", 1, 2), page_key(ID, "default", 1, 3)
+    assert sorted(tick_root(opened, minutes(30)).waiting) == sorted([rule_2, rule_3])
+    assert acknowledge(opened, ID, minutes(31), by="amara").changed
+    late = tick_root(opened, minutes(33))
+    assert late.cancelled == [rule_2]  # unless: acknowledged
+    assert {d.key for d in late.deliveries} == {rule_3}  # unless: resolved, so the lead is still paged
+    away.rename(remote)
+    assert [(p.rule, p.state) for p in incident(opened).pages] == [(1, "sent"), (2, "cancelled"), (3, "sent")]
