@@ -12,7 +12,8 @@ scanner acknowledge a page nobody has read, and stop the escalation.
 
 An ack is written to a small queue (`acks.jsonl` in the runner's state folder) before it is
 applied, and stays there until the remote holds it, so a conflict or a remote that is down never
-loses it: the next tick applies it again (with the time of the click).
+loses it: the next tick applies it again (with the time of the click), and `runner serve` without
+a tick tries every RETRY_SECONDS (`retry_queued`), so the remote learns of it once it is back.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ SECRET_ENV = "TIDINGS_ACK_SECRET"
 MIN_SECRET_LENGTH = 16
 CONTEXT = b"tidings-ack-v1."
 VIA = "an ack link"
+RETRY_SECONDS = 2.0  # how often `runner serve` without a tick pushes acks the remote lacks
 
 
 class BadToken(Exception):
@@ -190,6 +192,35 @@ def settle_queued(clone: Clone) -> None:
         if _settled(clone, rel):
             done.append(entry)
     queue.remove(done)
+
+
+def push_queued(clone: Clone) -> bool:
+    """Apply and push the queued acks the remote does not hold yet; True when none is left."""
+    queue = AckQueue(clone.state)
+    if not queue.entries():
+        return True
+    with clone.lock:
+        for _ in range(3):
+            clone.sync()
+            apply_queued(clone)
+            if clone.publish() != "conflict":
+                break
+        settle_queued(clone)
+        return not queue.entries()
+
+
+async def retry_queued(clone: Clone, every: float | None = None) -> None:
+    """Push queued acks every `every` seconds (RETRY_SECONDS), until cancelled.
+
+    For `runner serve` without the escalation tick, which otherwise does it: an ack taken while the
+    remote was down is committed in the clone, and nothing else would push it unless an alert came.
+    """
+    while True:
+        await asyncio.sleep(RETRY_SECONDS if every is None else every)
+        try:
+            await asyncio.to_thread(push_queued, clone)
+        except Exception:  # git or the disk failing: said, and tried again
+            log.exception("pushing queued acks failed; trying again")
 
 
 def acknowledge_link(clone: Clone, claim: AckClaim, now: datetime) -> AckResult:

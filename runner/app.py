@@ -3,7 +3,8 @@
 Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text),
 GET/POST /ack/{token} (runner/ack.py) and POST /slack/commands (runner/slack.py). With
 `tick_seconds`, the escalation tick runs every so often in a thread, under the worker's lock for
-its git operations (runner/tick.py); every ANNOUNCE_SECONDS the commits that reached the branch
+its git operations (runner/tick.py); without it, acks taken while the remote was down are pushed
+every few seconds (runner/ack.py's `retry_queued`). Every ANNOUNCE_SECONDS the commits that reached the branch
 are read for incidents opened and resolved, told to the `announce:` channels (runner/announce.py).
 Every refusal writes nothing: 404 unknown integration, 401 bad token, 413 over 1 MiB, 400 not
 JSON, 422 the wrong shape (naming the field).
@@ -27,7 +28,7 @@ from starlette.routing import Route
 
 from tidings import clock
 
-from .ack import ack_endpoint
+from .ack import ack_endpoint, retry_queued
 from .announce import Announcer
 from .clone import Clone
 from .events import PayloadError
@@ -173,6 +174,8 @@ def create_app(
         tasks.append(asyncio.create_task(announce(Announcer(root, state, worker.do_push), ANNOUNCE_SECONDS)))
         if tick_seconds:
             tasks.append(asyncio.create_task(escalate(clone, tick_seconds)))
+        else:  # the tick pushes acks taken while the remote was down; without it, this does
+            tasks.append(asyncio.create_task(retry_queued(clone)))
         try:
             yield
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -194,3 +195,33 @@ def test_a_queued_ack_survives_a_down_remote(runner_app, opened, tmp_path):
     tick_root(opened, datetime.now(UTC))
     assert "Acknowledge incident" in git(remote, "log", "--format=%s", "main")
     assert not (opened / ".git/tidings-runner/acks.jsonl").read_text().strip()
+
+
+def test_an_ack_taken_while_the_remote_was_down_reaches_it_without_a_tick(opened, tmp_path):
+    """`runner serve --tick-seconds 0`: no tick pushes the queued ack, so the ack link path must."""
+    from tests.runner.conftest import Runner, wait_for
+
+    remote, away = tmp_path / "remote.git", tmp_path / "away.git"
+    runner = Runner(opened)  # --tick-seconds 0
+    runner.start()
+    try:
+
+        def idle() -> bool:
+            with urllib.request.urlopen(f"{runner.url}/healthz", timeout=5) as r:
+                return json.loads(r.read())["unpushed"] is False
+
+        wait_for(idle, what="the worker to have nothing to push")  # so nothing else pushes the ack
+        remote.rename(away)
+        token = make_token(SECRET, ID, "amara", datetime.now(UTC) + timedelta(hours=1))
+        request = urllib.request.Request(f"{runner.url}/ack/{token}", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200 and "Acknowledged incident" in answer.read().decode()
+        away.rename(remote)
+
+        def pushed() -> bool:
+            return f"Acknowledge incident {ID} by amara" in git(remote, "log", "--format=%s", "main")
+
+        wait_for(pushed, timeout=20, what="the ack to reach the remote")
+        wait_for(lambda: not (opened / ".git/tidings-runner/acks.jsonl").read_text().strip(), what="settled")
+    finally:
+        runner.kill()
