@@ -19,6 +19,7 @@ address) fail at once. Either way the result is returned to be recorded, never d
 
 from __future__ import annotations
 
+import email.errors
 import email.policy
 import hashlib
 import hmac
@@ -32,6 +33,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -281,7 +283,12 @@ def email_message(channel: EmailChannel, message: Message) -> EmailMessage:
     # with a leading space by some clients.
     mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     mail["From"] = channel.from_
-    mail["To"] = f"{one_line(message.person.name)} <{message.person.email}>"
+    # An Address, not "name <email>" text: a name such as "Weber, Jonas" would be two recipients.
+    try:
+        to = Address(display_name=one_line(message.person.name), addr_spec=message.person.email)
+    except (ValueError, email.errors.MessageError) as exc:
+        raise DeliveryError(f"{message.person.id}'s email is not an address: {exc}", permanent=True) from None
+    mail["To"] = to
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(message.at)
     domain = parseaddr(channel.from_)[1].rpartition("@")[2] or "tidings.invalid"

@@ -153,6 +153,20 @@ def test_email_over_smtp(smtp):
     assert "Acknowledge: https://runner.example.com/ack/abc.def" in text
 
 
+def test_a_name_with_a_comma_or_quotes_is_one_recipient(smtp):
+    channel = EmailChannel.model_validate(
+        {"id": "mail", "kind": "email", "host": "127.0.0.1", "port": smtp.port, "security": "none",
+         "from": "oncall@lumen.example"}
+    )  # fmt: skip
+    person = PRIYA.model_copy(update={"name": 'Raman, Priya "P" <ops>'})
+    got = deliver(channel, message(person=person), FAST, time.sleep, lambda: NOW, env={})
+    assert got.state == "sent", got.error
+    assert smtp.recipients == [["priya.raman@example.com"]]
+    (mail,) = smtp.messages
+    assert [a.addr_spec for a in mail["To"].addresses] == ["priya.raman@example.com"]
+    assert mail["To"].addresses[0].display_name == 'Raman, Priya "P" <ops>'
+
+
 def test_smtp_temporary_failures_are_retried_and_permanent_ones_are_not(smtp):
     channel = EmailChannel.model_validate(
         {
