@@ -54,6 +54,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("template", ("assignees", "*"), "person"),
     Reference("template", ("policy",), "policy"),
     Reference("notifications", ("announce", "*", "when", "components", "*"), "component"),
+    Reference("integrations", ("integrations", "*", "policy"), "policy"),
     Reference("maintenance", ("components", "*"), "component"),
     Reference("runbook", ("services", "*"), "component"),
     Reference("schedule", ("rotations", "*", "participants", "*"), "person"),

@@ -380,6 +380,9 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
         site_parsed = site_doc is not None and site_doc.data is not None
         known = {"component": {c.id for c in repo.components}} if site_parsed else {}
         diagnostics.extend(checks.check_references([("notifications", notifications_doc)], known))
+    if integrations_doc is not None:
+        policies = {"policy": {p.id for p in parsed if p.kind == "policy"}}
+        diagnostics.extend(checks.check_references([("integrations", integrations_doc)], policies))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     return LoadResult(repo=repo, diagnostics=diagnostics)

@@ -272,8 +272,9 @@ def test_bad_requests_get_401_and_change_nothing(client, clone, monkeypatch):
     head, journal = git(clone, "rev-parse", "HEAD"), _journal(clone)
     text = 'declare "Forged" sev:critical'
     forged = signed(text, secret="not-the-secret")
-    stale = signed(text, when=time.time() - 301)
-    future = signed(text, when=time.time() + 301)
+    # Well past the five minutes either way: a whole-second timestamp 301 s ahead could round into them.
+    stale = signed(text, when=time.time() - 330)
+    future = signed(text, when=time.time() + 330)
     body, headers = signed(text)
     tampered = (body.replace(b"Forged", b"Tampered"), headers)
     unsigned = (body, {"X-Slack-Request-Timestamp": headers["X-Slack-Request-Timestamp"]})

@@ -349,3 +349,20 @@ def test_front_matter_that_is_never_closed_says_so(make_repo):
     root = make_repo({"content/incidents/open.md": "---\ntitle: x\nseverity: high\n"})
     run = CliRunner().invoke(main, ["validate", str(root)])
     assert "content/incidents/open.md:1:1: error: the front matter is not closed" in run.output
+
+
+def test_an_integrations_policy_must_exist(make_repo):
+    root = make_repo(
+        {
+            ".gitlab/integrations.yml": "integrations:\n  - id: uptime\n    kind: generic\n"
+            "    token_env: TIDINGS_TOKEN_UPTIME\n    policy: defualt\n",
+            "content/oncall/policies/default.yml": (
+                "name: Default\nrules:\n  - after_minutes: 0\n    person: amara\n"
+            ),
+            "content/people.yml": "people:\n  - id: amara\n    name: Amara\n",
+        }
+    )
+    run = CliRunner().invoke(main, ["validate", str(root)])
+    assert "integrations[0].policy: unknown policy 'defualt' (did you mean 'default'?)" in run.output, (
+        run.output
+    )
