@@ -201,7 +201,7 @@ def _build(
     result = load(root, parse_cache)
     if result.errors:
         raise BuildFailed(result.errors)
-    site = Site(repo=public_view(result.repo), now=now)
+    site = Site(repo=public_view(result.repo, result.public), now=now)
     env = environment(site.repo.root, site.repo.site.timezone)
 
     def whole(items: Iterator[tuple[str, bytes]]) -> Iterator[Output]:

@@ -71,20 +71,51 @@ def _candidates(
         yield _Candidate(update.at, prefix + anchor.removeprefix("update-"), item, update, anchor, path)
 
 
-def _all_candidates(site: Site) -> list[_Candidate]:
-    """Every public update, newest first (only the newest few of each feed are rendered)."""
-    host = _host(site)
+class _Source(NamedTuple):
+    last: datetime  # its newest update
+    kind: str
+    item: Incident | Maintenance
+    started: datetime
+    path: str
+
+
+def _sources(site: Site) -> list[_Source]:
+    """Every incident and maintenance with updates, the most recently updated first."""
     found = [
-        c
+        _Source(max(u.at for u in i.updates), "incident", i, i.started_at, incident_path(i))
         for i in site.repo.incidents
-        for c in _candidates(host, "incident", i, i.started_at, incident_path(i))
+        if i.updates
     ]
     found += [
-        c
+        _Source(max(u.at for u in m.updates), "maintenance", m, m.scheduled_for, maintenance_path(m))
         for m in site.repo.maintenance
-        for c in _candidates(host, "maintenance", m, m.scheduled_for, maintenance_path(m))
+        if m.updates
     ]
-    return sorted(found, key=lambda c: (c.at, c.id), reverse=True)
+    return sorted(found, key=lambda s: s.last, reverse=True)
+
+
+def _newest(host: str, sources: list[_Source], limit: int | None) -> list[_Candidate]:
+    """The `limit` newest updates of `sources`, newest first, looking only as far back as it must.
+
+    Sources come most recently updated first, so once `limit` updates are in hand, a source whose
+    newest update is older than all of them cannot add one: a feed of 50 reads a few incidents,
+    not a history of ten thousand.
+    """
+    found: list[_Candidate] = []
+    for source in sources:
+        if limit is not None and len(found) >= limit:
+            found.sort(key=lambda c: (c.at, c.id), reverse=True)
+            del found[limit:]
+            if source.last < found[-1].at:
+                break
+        found += _candidates(host, source.kind, source.item, source.started, source.path)
+    found.sort(key=lambda c: (c.at, c.id), reverse=True)
+    return found[:limit] if limit is not None else found
+
+
+def _all_candidates(site: Site) -> list[_Candidate]:
+    """Every public update, newest first."""
+    return _newest(_host(site), _sources(site), None)
 
 
 def all_entries(site: Site) -> list[Entry]:
@@ -122,7 +153,7 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
     settings = site.repo.site.feeds
     if not settings.enabled:
         return
-    candidates = _all_candidates(site)
+    host, sources = _host(site), _sources(site)
     title = site.repo.site.title
     limit = settings.entries
     rendered: dict[str, Entry] = {}
@@ -130,11 +161,11 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
     def entries(chosen: list[_Candidate]) -> list[Entry]:
         return [rendered.setdefault(c.id, c.entry(site)) for c in chosen]
 
-    newest = entries(candidates[:limit])
+    newest = entries(_newest(host, sources, limit))
     for fmt, ext in (("rss", "rss"), ("atom", "atom")):
         yield f"history.{ext}", _feed(site, title, "index.html", f"history.{ext}", newest, fmt)
     for component in site.repo.components:
-        mine = entries([c for c in candidates if component.id in c.item.components][:limit])
+        mine = entries(_newest(host, [x for x in sources if component.id in x.item.components], limit))
         page = f"components/{component.id}.html"
         for fmt, ext in (("rss", "rss"), ("atom", "atom")):
             path = f"components/{component.id}.{ext}"

@@ -54,6 +54,7 @@ from .model import (
     StatusRepo,
     slugify,
 )
+from .public import public_item
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class LoadResult:
 
     repo: StatusRepo
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # digest -> public view of each published incident and maintenance (for tidings.public.public_view)
+    public: dict[str, Any] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -87,6 +90,7 @@ class Parsed:
     model: FileModel | None = None  # None when the file is invalid
     checkable: FileModel | None = None  # the model, or the salvaged valid part of an invalid file
     domain: Any = None  # the domain object (an Incident, ...) when the file is valid
+    public: Any = None  # its public view (tidings.public), for a published incident or maintenance
 
 
 def _validate(doc: Document, kind: str) -> FileModel | None:
@@ -187,6 +191,9 @@ def _parse_item(root: Path, path: Path, rel: str, folder: Folder, raw: bytes | N
         if "body" in cls.model_fields:
             extra["body"] = doc.body
         parsed.domain = cls.from_file(model, **extra)
+        if folder.kind in ("incident", "maintenance") and getattr(parsed.domain, "published", False):
+            # Made here, so the parse cache keeps it: a rebuild need not redact ten thousand again.
+            parsed.public = public_item(parsed.domain)
     return parsed
 
 
@@ -385,7 +392,8 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
         diagnostics.extend(checks.check_references([("integrations", integrations_doc)], policies))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
-    return LoadResult(repo=repo, diagnostics=diagnostics)
+    public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}
+    return LoadResult(repo=repo, diagnostics=diagnostics, public=public)
 
 
 def refresh_incident(repo: StatusRepo, rel: str) -> StatusRepo:

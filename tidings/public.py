@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from .model import Incident, Maintenance, NotificationsFile, StatusRepo
@@ -62,17 +63,27 @@ def _public_maintenance(maintenance: Maintenance) -> Maintenance:
     )
 
 
-def public_view(repo: StatusRepo) -> StatusRepo:
-    """The repo as the public may see it; `incidents.publish: false` in the site file hides every incident."""
-    incidents = (
-        tuple(_public_incident(i) for i in repo.incidents if i.published)
-        if repo.site.incidents.publish
-        else ()
-    )
+def public_item(item: Incident | Maintenance) -> Incident | Maintenance:
+    """The public view of one incident or maintenance (published or not: the caller decides)."""
+    return _public_incident(item) if isinstance(item, Incident) else _public_maintenance(item)
+
+
+def public_view(repo: StatusRepo, known: Mapping[str, Any] | None = None) -> StatusRepo:
+    """The repo as the public may see it; `incidents.publish: false` in the site file hides every incident.
+
+    `known`: public views made already (tidings.load keeps them in its cache), by file digest.
+    """
+    known = known or {}
+
+    def view(item: Any) -> Any:
+        made = known.get(item.digest) if item.digest else None
+        return made if made is not None else public_item(item)
+
+    incidents = tuple(view(i) for i in repo.incidents if i.published) if repo.site.incidents.publish else ()
     return dataclasses.replace(
         repo,
         incidents=incidents,
-        maintenance=tuple(_public_maintenance(m) for m in repo.maintenance if m.published),
+        maintenance=tuple(view(m) for m in repo.maintenance if m.published),
         runbooks=(),
         people=(),
         schedules=(),

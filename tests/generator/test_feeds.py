@@ -129,3 +129,28 @@ def test_maintenance_calendar(demo_site):
         == "https://status.example.com/maintenance/2026-12-06-object-storage-migration.html"
     )
     assert "Object Storage" in str(migration["description"])
+
+
+def test_the_newest_entries_are_found_without_reading_the_whole_history():
+    """Reading back only as far as needed gives exactly the newest entries a full sort gives."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from tidings.generator.feeds import _newest, _Source
+    from tidings.model import Incident, Update
+
+    rng = random.Random(7)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    sources = []
+    for n in range(300):
+        start = base + timedelta(minutes=rng.randrange(0, 200_000))
+        times = sorted(
+            start + timedelta(minutes=rng.choice([0, 0, 5, 60, 600])) for _ in range(rng.randint(1, 6))
+        )
+        updates = [Update(at=t, status="investigating", body=f"u{n}") for t in times]
+        incident = Incident.model_construct(id=f"i{n:03d}", title="t", updates=updates, components={})
+        sources.append(_Source(times[-1], "incident", incident, start, f"incidents/i{n:03d}.html"))
+    sources.sort(key=lambda s: s.last, reverse=True)
+    everything = _newest("h", sources, None)
+    for limit in (1, 7, 50, 400, 5000):
+        assert _newest("h", sources, limit) == everything[:limit]
