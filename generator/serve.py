@@ -124,8 +124,11 @@ class LiveSite:
             if not errors:
                 self.version += 1
             self._state.notify_all()
-        outcome = f"{len(errors)} error(s), serving the last good build" if errors else "ok"
-        log.warning("rebuilt in %.2f s: %s", time.perf_counter() - started, outcome)
+        took = time.perf_counter() - started
+        if errors:
+            log.warning("rebuilt in %.2f s: %d error(s), serving the last good build", took, len(errors))
+        else:
+            log.info("rebuilt in %.2f s", took)
 
     def wait(self, after: int, timeout: float = LONG_POLL) -> dict[str, Any]:
         """Block until a build newer than `after` (or a failed one) happens, or `timeout` passes."""

@@ -299,7 +299,7 @@ def _subject(plan: _Plan) -> str:
     if plan.new:
         parts.append(f"{len(plan.new)} pages")
     if plan.finished:
-        parts.append(f"{len(plan.finished)} delivered")
+        parts.append(f"{len(plan.finished)} delivery results recorded")  # sent or failed: see the page
     if plan.takeovers:
         parts.append(f"{len(plan.takeovers)} taken over")
     if plan.cancelled:

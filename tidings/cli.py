@@ -142,7 +142,12 @@ def schema(root: Path, out: Path | None) -> None:
 
 
 def _print_diagnostics(diagnostics: list) -> None:  # type: ignore[type-arg]
+    quiet = bool(
+        click.get_current_context(silent=True) and click.get_current_context().find_root().params.get("quiet")
+    )
     for d in diagnostics:
+        if quiet and d.severity != "error":
+            continue  # -q: only errors
         click.echo(d.as_text(), err=True)
 
 
@@ -218,6 +223,8 @@ def serve(root: Path, host: str, port: int) -> None:
             # One process: forking beside the server's threads is unsafe, and rebuilds are small.
             build_site(root, out, cache=True, workers=1)
 
+        if not click.get_current_context().find_root().params.get("quiet"):
+            logging.getLogger("tidings.generator.serve").setLevel(logging.INFO)  # say each rebuild
         site = LiveSite(root, rebuild, out)
         try:
             serve_live(

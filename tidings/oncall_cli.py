@@ -109,22 +109,23 @@ class _Repo:
         return person.name if person else None
 
     def broken_schedules(self) -> list[str]:
-        """Ids of schedule files that have errors, so the model left them out."""
+        """Ids of schedule files with errors: left out of the model, or (an unknown participant, say)
+        kept but able to name someone who is not a responder. Either way no answer is given for them."""
         ids = {
             Path(d.path).stem
             for d in self.diagnostics
             if d.severity == "error" and d.path.startswith(_SCHEDULE_DIR + "/")
         }
-        return sorted(i for i in ids if self.repo.get("schedules", i) is None)
+        return sorted(ids)
 
     def schedule(self, schedule_id: str) -> Schedule:
-        found = self.repo.get("schedules", schedule_id)
-        if isinstance(found, Schedule):
-            return found
         if schedule_id in self.broken_schedules():
             raise click.ClickException(
                 f"schedule '{schedule_id}' has errors (above); fix them, then run 'tidings validate'"
             )
+        found = self.repo.get("schedules", schedule_id)
+        if isinstance(found, Schedule):
+            return found
         known = [s.id for s in self.repo.schedules]
         hint = did_you_mean(schedule_id, known)
         choices = f"schedules are: {', '.join(known)}" if known else "the repo has no schedules"
@@ -218,7 +219,8 @@ def _all_or_one(data: _Repo, schedule_id: str | None) -> list[str]:
     if schedule_id is not None:
         data.schedule(schedule_id)  # fails early with a did-you-mean
         return [schedule_id]
-    return [s.id for s in data.repo.schedules]
+    broken = set(data.broken_schedules())
+    return [s.id for s in data.repo.schedules if s.id not in broken]
 
 
 def _check_broken(data: _Repo, schedule_id: str | None) -> None:

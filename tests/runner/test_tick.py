@@ -116,7 +116,7 @@ def test_rule_1_pages_at_once_on_every_channel_recorded_before_it_is_sent(
     assert log[1].startswith(
         "runner: page amara for incident 2026-11-17-checkout-down (default rule 1, round 1)"
     )
-    assert log[0] == f"runner: escalation: 1 delivered for incident {ID}"
+    assert log[0] == f"runner: escalation: 1 delivery results recorded for incident {ID}"
     assert git(opened, "status", "--porcelain") == ""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -981,3 +982,19 @@ def test_the_readme_example_is_what_the_command_prints():
     args = lines[index].strip().split()[3:]  # after "$ tidings oncall"
     result = run(*args, "--root", str(PROJECT_ROOT))
     assert result.exit_code == 0 and result.stdout.strip() == lines[index + 1].strip()
+
+
+def test_a_schedule_naming_an_unknown_person_gives_no_answer(tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(PROJECT_ROOT / ".gitlab", root / ".gitlab")
+    shutil.copytree(PROJECT_ROOT / "content", root / "content")
+    primary = root / "content" / "oncall" / "schedules" / "primary.yml"
+    primary.write_text(
+        primary.read_text().replace("[amara, priya, chloe, jonas, mateo, liam]", "[amara, jonass]")
+    )
+    one = CliRunner().invoke(
+        main, ["oncall", "at", "2026-01-13T20:00:00+01:00", "primary", "--root", str(root)]
+    )
+    assert one.exit_code == 1 and "jonass" in one.output and "has errors" in one.output
+    every = CliRunner().invoke(main, ["oncall", "at", "2026-01-13T20:00:00+01:00", "--root", str(root)])
+    assert every.exit_code == 1 and "database" in every.output and "left out 1 schedule" in every.output
