@@ -167,4 +167,6 @@ def test_a_broken_merge_holds_alerts_until_it_is_fixed(runner, clone, tmp_path):
     site.write_text(good)
     _human_commit(human, "Fix the typo")
     wait_for(lambda: any("opened" in s for s in remote_log(clone)), what="the held alert to be applied")
-    assert health() == {"status": "ok", "reason": "", "journal_depth": 0, "unpushed": False}
+    # The remote has the commit a moment before the worker marks it pushed: wait for that too.
+    expected = {"status": "ok", "reason": "", "journal_depth": 0, "unpushed": False}
+    wait_for(lambda: health() == expected, what="the runner to be idle and pushed")
