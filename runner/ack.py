@@ -290,6 +290,12 @@ def ack_endpoint(clone: Callable[[], Clone]) -> Callable[[Request], Any]:
             result = await asyncio.to_thread(acknowledge_link, clone(), claim, now)
         except IncidentError as exc:
             return _respond("No such incident", str(exc), 404)
+        except OSError as exc:  # a full disk, say: the queue is written atomically, so nothing was taken
+            log.error("could not take an ack (answered 503): %s", exc)
+            why = "The runner cannot store it now. Try the link again shortly."
+            response = _respond("Not acknowledged", why, 503)
+            response.headers["Retry-After"] = "10"
+            return response
         return _respond("Acknowledged" if result.changed else "Nothing to do", _sentence(result.message))
 
     return endpoint

@@ -31,6 +31,7 @@ from tidings import clock
 from .ack import ack_endpoint, retry_queued
 from .announce import Announcer
 from .clone import Clone
+from .clone import state_dir as clone_state_dir
 from .events import PayloadError
 from .journal import Journal
 from .service import parse
@@ -41,6 +42,7 @@ from .worker import Metrics, Worker, recover
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 LATENCY = "tidings_runner_apply_latency_seconds"
+RETRY_AFTER = 10  # seconds a sender is asked to wait when the journal cannot take a request
 ANNOUNCE_SECONDS = 2.0  # how often new commits are looked at for incident news (runner/announce.py)
 
 
@@ -48,15 +50,27 @@ def _error(status: int, message: str, **extra: str) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def journal_unavailable(exc: OSError) -> JSONResponse:
+    """A request the journal could not take (a full disk, say): 503, so the sender retries later.
+
+    Nothing was acknowledged; the journal took its part-written batch back out (runner/journal.py).
+    """
+    log.error("could not journal a request (answered 503): %s", exc)
+    response = _error(503, f"the runner cannot store requests now ({exc.strerror or exc}); retry later")
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 def create_app(
     root: Path, state_dir: Path | None = None, do_push: bool = True, tick_seconds: float | None = None
 ) -> Starlette:
-    """The runner for the status repo clone at `root`; its journal lives in `state_dir`.
+    """The runner for the status repo clone at `root`; its journal and other state live in `state_dir`
+    (default: clone.state_dir's).
 
     `tick_seconds`: run the escalation tick that often (None: not at all).
     """
     root = root.resolve()
-    state = state_dir or root / ".git" / "tidings-runner"
+    state = clone_state_dir(root, state_dir)
     metrics = Metrics()
     holder: dict[str, Worker] = {}
     clones: dict[str, Clone] = {}
@@ -87,15 +101,17 @@ def create_app(
         except PayloadError as exc:
             status = 400 if exc.field == "(body)" and "not JSON" in str(exc) else 422
             return _error(status, str(exc), field=exc.field)
+        record = {
+            "kind": kind,
+            "integration": integration.id,
+            "received_at": now.isoformat(),
+            "body": base64.b64encode(body).decode(),
+        }
+        try:
+            seq = await worker.journal.append(record)
+        except OSError as exc:
+            return journal_unavailable(exc)
         metrics.received += 1
-        seq = await worker.journal.append(
-            {
-                "kind": kind,
-                "integration": integration.id,
-                "received_at": now.isoformat(),
-                "body": base64.b64encode(body).decode(),
-            }
-        )
         return JSONResponse({"status": "accepted", "seq": seq})
 
     async def healthz(request: Request) -> Response:
@@ -162,14 +178,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        applied = recover(root)
-        journal = Journal(state, min_seq=applied)
+        journal = Journal(state)
+        applied = recover(root, journal)
         worker = Worker(root, journal, metrics, applied, do_push=do_push)
         if not worker.integrations:
             journal.close()
             raise RuntimeError(f"no valid integrations in {root}/.gitlab/integrations.yml")
         holder["worker"] = worker
-        clone = clones["clone"] = Clone(root, worker.do_push, worker.lock, worker.reapply_from_remote)
+        clone = clones["clone"] = Clone(root, worker.do_push, worker.lock, worker.reapply_from_remote, state)
         tasks = [asyncio.create_task(worker.run())]
         tasks.append(asyncio.create_task(announce(Announcer(root, state, worker.do_push), ANNOUNCE_SECONDS)))
         if tick_seconds:

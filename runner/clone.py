@@ -13,6 +13,7 @@ lock, and a conflict is resolved the worker's way (take the remote's files, re-a
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -35,9 +36,17 @@ class CloneConflict(Exception):
     """Local commits that are not the runner's conflict with the remote; a person must sort them out."""
 
 
-def state_dir(root: Path) -> Path:
-    """Where the runner keeps its local state (journal, delivery ledger, locks), inside .git."""
-    return root / ".git" / "tidings-runner"
+# Where the runner keeps its local state (journal, delivery ledger, ack queue, locks) when not told:
+# inside the clone's .git, so it is never committed. Operators may put it on a volume of its own.
+STATE_ENV = "TIDINGS_RUNNER_STATE"
+
+
+def state_dir(root: Path, given: Path | None = None) -> Path:
+    """The runner's state folder: `given`, else $TIDINGS_RUNNER_STATE, else ROOT/.git/tidings-runner."""
+    if given is not None:
+        return given
+    env = os.environ.get(STATE_ENV)
+    return Path(env) if env else root / ".git" / "tidings-runner"
 
 
 def has_remote(root: Path) -> bool:
@@ -52,14 +61,15 @@ class Clone:
     pushing: bool
     lock: AbstractContextManager[object] = field(default_factory=threading.Lock)
     on_conflict: Callable[[], None] | None = None
+    state_folder: Path | None = None  # None: state_dir's default
 
     @classmethod
-    def open(cls, root: Path, do_push: bool = True) -> Clone:
-        return cls(root.resolve(), do_push and has_remote(root))
+    def open(cls, root: Path, do_push: bool = True, state: Path | None = None) -> Clone:
+        return cls(root.resolve(), do_push and has_remote(root), state_folder=state)
 
     @property
     def state(self) -> Path:
-        return state_dir(self.root)
+        return state_dir(self.root, self.state_folder)
 
     @property
     def upstream(self) -> str:

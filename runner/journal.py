@@ -8,6 +8,13 @@ request was never acknowledged.
 Entries stay until they are committed and pushed; `compact` then drops them, rewriting the file
 (atomically) only once enough dead lines have piled up, so the journal stays small on a runner
 that lives for months.
+
+Every journal has an id of its own, written in the file's first line (a mark) when it is made and
+kept through every compaction. Commits that apply entries carry it beside the seq
+(`Tidings-Journal` and `Tidings-Journal-Seq` trailers): seqs count per journal, so a runner
+decides what it has applied from its own journal's commits only, never from another runner's
+sharing the remote. A lost journal file takes its id with it, so a new one never mistakes old
+commits for its own.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # Rewrite the file once this many lines in it are no longer needed.
 COMPACT_AFTER = 1000
+# The trailers of a commit that applies journal entries: whose journal, and up to which seq.
+ID_TRAILER = "Tidings-Journal"
+SEQ_TRAILER = "Tidings-Journal-Seq"
 
 
 @dataclass(frozen=True)
@@ -67,11 +78,12 @@ def read_entries(path: Path) -> tuple[list[Entry], int]:
 
 
 class Journal:
-    def __init__(self, folder: Path, min_seq: int = 0):
-        """Open (or create) the journal in `folder`; new seqs start above `min_seq` and above any in it.
+    def __init__(self, folder: Path):
+        """Open (or create) the journal in `folder`; new seqs start above any in it.
 
-        `min_seq` is the last seq already applied in git: if the journal file was lost, new entries
-        must still not reuse seqs that the worker would take as applied.
+        A journal written before journals had ids is `legacy` (with `legacy_entries`): it is given
+        an id now, and the caller must say which of its entries are applied (`adopt`), since old
+        commits do not name their journal.
         """
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
@@ -79,17 +91,34 @@ class Journal:
         entries, good = read_entries(self.path)
         if self.path.exists() and self.path.stat().st_size > good:
             os.truncate(self.path, good)  # a torn line would glue itself to the next append
-        self._seq = max([min_seq, *(e.seq for e in entries)])
+        self._seq = max([0, *(e.seq for e in entries)])
         # A compaction that kept nothing leaves a mark of the last seq, so seqs are never reused.
         self._entries = [e for e in entries if not e.record.get("mark")]
+        ids = [e.record["journal"] for e in entries if e.record.get("mark") and e.record.get("journal")]
+        self.legacy = not ids and bool(self._entries)
+        self.id = ids[0] if ids else secrets.token_hex(8)
         self._dead = 0
+        self._lock = threading.Lock()  # the file is written from worker threads
+        if not ids:
+            self._rewrite(self._seq, self._entries)  # the id goes in first, before any append
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         _fsync_dir(folder)
-        self._lock = threading.Lock()  # the file is written from worker threads
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-journal")
         self._pending: list[tuple[bytes, Entry, asyncio.Future[int]]] = []
         self._flushing = False
         self.appended = asyncio.Event()
+
+    def trailers(self, seq: int) -> dict[str, str]:
+        """The trailers of a commit that applies this journal's entries up to `seq`."""
+        return {ID_TRAILER: self.id, SEQ_TRAILER: str(seq)}
+
+    def adopt(self, applied: int) -> None:
+        """A legacy journal: forget the entries up to `applied`, as its untagged commits tell."""
+        with self._lock:
+            self._entries = [e for e in self._entries if e.seq > applied]
+            self._rewrite(self._seq, self._entries)
+            self._reopen()
+            self.legacy = False
 
     @property
     def last_seq(self) -> int:
@@ -100,6 +129,11 @@ class Journal:
         with self._lock:
             found = [e for e in self._entries if e.seq > seq]
         return found[:limit] if limit else found
+
+    def waiting(self, seq: int) -> int:
+        """How many entries have a seq above `seq`."""
+        with self._lock:
+            return sum(1 for e in self._entries if e.seq > seq)
 
     async def append(self, record: dict[str, Any]) -> int:
         """Write `record` durably; returns its seq once it is on disk."""
@@ -159,19 +193,27 @@ class Journal:
             self._entries = keep
             if self._dead < COMPACT_AFTER:
                 return
-            tmp = self.folder / "journal.jsonl.tmp"
-            with tmp.open("wb") as handle:
-                handle.write(_line({"mark": True, "seq": upto}))
-                for entry in keep:
-                    handle.write(_line(entry.record))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            _fsync_dir(self.folder)
-            os.close(self._fd)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND, 0o600)
+            self._rewrite(upto, keep)
+            self._reopen()
             self._dead = 0
             log.info("journal compacted: %d entries kept", len(keep))
+
+    def _reopen(self) -> None:
+        """Append to the file a rewrite put in place (the old descriptor names the replaced one)."""
+        os.close(self._fd)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND, 0o600)
+
+    def _rewrite(self, upto: int, keep: list[Entry]) -> None:
+        """Replace the file (atomically) by the id mark and `keep`; held under the lock."""
+        tmp = self.folder / "journal.jsonl.tmp"
+        with tmp.open("wb") as handle:
+            handle.write(_line({"mark": True, "journal": self.id, "seq": upto}))
+            for entry in keep:
+                handle.write(_line(entry.record))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.folder)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

@@ -267,14 +267,13 @@ def _error(message: str) -> Reply:
     return Reply(f":warning: {message}", blocks=[_section(f":warning: {message}")])
 
 
-def actor_for(repo: StatusRepo, command: Command, seq: int | None = None) -> Actor:
+def actor_for(repo: StatusRepo, command: Command, journal: Mapping[str, str] | None = None) -> Actor:
     """The Slack user as the timeline names them: their people.yml id when their Slack id is there,
     else `@<Slack name>`; commits are the runner's, with trailers naming them."""
     person = next((p.id for p in repo.people if p.chat.get("slack") == command.user_id), None)
     name = person or f"@{command.user_name or command.user_id}"
     trailers: dict[str, str] = {"Tidings-Slack-User": f"{command.user_id} ({command.user_name})"}
-    if seq is not None:
-        trailers["Tidings-Journal-Seq"] = str(seq)
+    trailers.update(journal or {})  # the journal entry it applies, so a replay knows it is done
     return Actor(name=name, author=(RUNNER_NAME, RUNNER_EMAIL), person=person, via=VIA, trailers=trailers)
 
 
@@ -341,10 +340,12 @@ def read_only(root: Path, command: Command) -> Reply | None:
 
 
 def run_command(
-    root: Path, repo: StatusRepo, command: Command, now: datetime, seq: int | None = None
+    root: Path, repo: StatusRepo, command: Command, now: datetime, journal: Mapping[str, str] | None = None
 ) -> Reply:
-    """Apply a changing command to the clone and commit it (the worker calls this under its lock)."""
-    actor = actor_for(repo, command, seq)
+    """Apply a changing command to the clone and commit it (the worker calls this under its lock).
+
+    `journal`: the trailers naming the journal entry it applies (Journal.trailers)."""
+    actor = actor_for(repo, command, journal)
     try:
         if command.action == "declare":
             change = open_incident(
@@ -409,11 +410,11 @@ def form_of(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
-def apply_entry(root: Path, repo: StatusRepo, record: Mapping[str, Any], seq: int) -> Reply:
+def apply_entry(root: Path, repo: StatusRepo, record: Mapping[str, Any], journal: Mapping[str, str]) -> Reply:
     """A journal entry of ours, applied (with its arrival time as "now", so a replay writes the same)."""
     command = parse_command(form_of(base64.b64decode(record["body"])))
     now = datetime.fromisoformat(record["received_at"])
-    return run_command(root, repo, command, now, seq)
+    return run_command(root, repo, command, now, journal)
 
 
 # --- HTTP ----------------------------------------------------------------------------------------------
@@ -471,7 +472,15 @@ def slack_endpoint(worker: Callable[[], Worker], state: Path) -> Callable[[Reque
         quick = await asyncio.to_thread(read_only, the_worker.root, command)
         if quick is not None:
             return JSONResponse(quick.json())
-        seq = await the_worker.journal.append(entry_record(body, now))
+        try:
+            seq = await the_worker.journal.append(entry_record(body, now))
+        except OSError as exc:  # a full disk, say: nothing was taken; Slack shows the user it failed
+            log.error("could not journal a Slack command (answered 503): %s", exc)
+            return JSONResponse(
+                {"error": "the runner cannot store requests now; try again shortly"},
+                status_code=503,
+                headers={"Retry-After": "10"},
+            )
         reply = await wait_for_reply(the_worker, seq, timeout=REPLY_WAIT)
         if reply is not None:
             return JSONResponse(reply.json())

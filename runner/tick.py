@@ -493,6 +493,8 @@ def tick(
     return result
 
 
-def tick_root(root: Path, now: datetime, do_push: bool = True, **options: Any) -> TickResult:
+def tick_root(
+    root: Path, now: datetime, do_push: bool = True, state: Path | None = None, **options: Any
+) -> TickResult:
     """`tidings runner tick ROOT`: a tick on a clone of its own (no alert worker beside it)."""
-    return tick(Clone.open(Path(root), do_push), now, **options)
+    return tick(Clone.open(Path(root), do_push, state), now, **options)

@@ -1,15 +1,17 @@
 """The apply worker: journal entries in batches -> incident edits -> one commit -> push.
 
-Exactly once, through crashes: the last applied journal seq is written into each commit as a
-trailer, so on start the worker resets its clone to HEAD (dropping half-applied edits) and
-re-applies every entry after that seq. Applying is idempotent besides (alert states are recorded
-in the incidents), and each entry is applied with its own arrival time as "now", so a replay
-writes exactly what the first attempt would have.
+Exactly once, through crashes: each commit names the journal it applies and the last seq of it
+(trailers), so on start the worker resets its clone to HEAD (dropping half-applied edits) and
+re-applies every entry after the newest seq of *its own* journal in the history. Other runners
+sharing the remote commit with their own journal's id, so their seqs never count as ours.
+Applying is idempotent besides (alert states are recorded in the incidents), and each entry is
+applied with its own arrival time as "now", so a replay writes exactly what the first attempt
+would have.
 
 The same property handles people merging meanwhile. Before a batch the clone fast-forwards to
 the remote; a push that is rejected fetches and rebases; when the rebase conflicts (a person
 edited the same incident file), the worker drops its unpushed commits, takes the remote's
-files, and re-applies the journal from the last seq the remote holds: its events land on the
+files, and re-applies the journal from the last seq of its own the remote holds: its events land on the
 fresh file, never as conflict markers. A remote that is down only delays the push.
 
 Slack slash commands (runner/slack.py) travel the same path: journalled, applied here under the
@@ -38,12 +40,11 @@ from tidings.model import Integration
 from . import slack
 from .apply import apply_event
 from .events import PayloadError
-from .journal import Entry, Journal
+from .journal import ID_TRAILER, SEQ_TRAILER, Entry, Journal
 from .service import parse
 from .slack import Reply
 
 log = logging.getLogger(__name__)
-TRAILER = "Tidings-Journal-Seq"
 BATCH_LIMIT = 500
 # A batch starts once no request has arrived for QUIET seconds, or MAX_DELAY after the first.
 QUIET = 0.05
@@ -70,11 +71,22 @@ class Metrics:
             del self.apply_seconds[:1000]
 
 
-def last_applied_seq(root: Path, rev: str = "HEAD") -> int:
-    """The journal seq recorded by the newest runner commit reachable from `rev` (0 if none)."""
-    out = git(root, "log", "-1", f"--grep=^{TRAILER}: ", "--format=%B", rev, "--", check=False)
-    found = re.findall(rf"^{TRAILER}: (\d+)$", out, re.MULTILINE)
+def last_applied_seq(root: Path, journal_id: str, rev: str = "HEAD") -> int:
+    """The seq of journal `journal_id` recorded by its newest commit reachable from `rev` (0 if none)."""
+    mine = f"--grep=^{ID_TRAILER}: {journal_id}$"
+    out = git(root, "log", "-1", mine, "--format=%B", rev, "--", check=False)
+    found = re.findall(rf"^{SEQ_TRAILER}: (\d+)$", out, re.MULTILINE)
     return int(found[-1]) if found else 0
+
+
+def legacy_applied_seq(root: Path, rev: str = "HEAD") -> int:
+    """The seq of the newest commit that names no journal (made before journals had ids)."""
+    for message in git(root, "log", f"--grep=^{SEQ_TRAILER}: ", "--format=%B%x00", rev, "--").split("\0"):
+        if not re.search(rf"^{ID_TRAILER}: ", message, re.MULTILINE):
+            found = re.findall(rf"^{SEQ_TRAILER}: (\d+)$", message, re.MULTILINE)
+            if found:
+                return int(found[-1])
+    return 0
 
 
 def commit_subject(actions: dict[str, list[str]]) -> str:
@@ -93,8 +105,8 @@ def has_remote(root: Path) -> bool:
     return REMOTE in git(root, "remote", check=False).split()
 
 
-def recover(root: Path) -> int:
-    """Drop edits a crash left uncommitted; return the journal seq the clone has applied up to."""
+def recover(root: Path, journal: Journal) -> int:
+    """Drop edits a crash left uncommitted; return the seq up to which the clone holds `journal`."""
     lock = root / ".git" / "index.lock"
     if lock.exists():  # the runner owns this clone: a lock is a crash's leftover
         lock.unlink()
@@ -114,7 +126,9 @@ def recover(root: Path) -> int:
         )
     git(root, "reset", "--quiet", "--hard", "HEAD")
     git(root, "clean", "-fdq", "--", "content/incidents")
-    return last_applied_seq(root)
+    if journal.legacy:
+        journal.adopt(legacy_applied_seq(root))
+    return last_applied_seq(root, journal.id)
 
 
 class Worker:
@@ -125,7 +139,9 @@ class Worker:
         self.metrics = metrics
         self.do_push = do_push and has_remote(root)
         self.applied = applied
-        self.unpushed = self.do_push  # a crash may have come between commit and push
+        # A crash may have come between commit and push: then there is something to push first.
+        # Otherwise the first step syncs, so an alert is never applied on a config the remote replaced.
+        self.unpushed = self.do_push and self._ahead()
         self.blocked = ""  # why the worker is waiting (an invalid repo), shown by /healthz
         self.integrations: dict[str, Integration] = {}
         # Answers to Slack commands, by journal seq, until the endpoint that waits for one takes it;
@@ -147,10 +163,16 @@ class Worker:
 
     @property
     def depth(self) -> int:
-        return max(0, self.journal.last_seq - self.applied)
+        """Journal entries waiting to be applied (counted: a refused append leaves a gap in the seqs)."""
+        return self.journal.waiting(self.applied)
 
     def _upstream(self) -> str:
         return f"{REMOTE}/{current_branch(self.root)}"
+
+    def _ahead(self) -> bool:
+        """Whether HEAD holds commits the remote's branch (as last fetched) does not; True if unknown."""
+        out = git(self.root, "rev-list", "--count", f"{self._upstream()}..HEAD", check=False).strip()
+        return not out.isdigit() or int(out) > 0
 
     def sync(self) -> None:
         """Fast-forward to what people merged, when nothing of ours is waiting to be pushed."""
@@ -230,7 +252,7 @@ class Worker:
                     "Tidings-Source": sorted(sources),
                     "Tidings-Alert-Group": sorted(groups),
                     "Tidings-Fingerprint": sorted(fingerprints),
-                    TRAILER: str(last),
+                    **self.journal.trailers(last),
                 },
             )
             self.metrics.commits += 1
@@ -270,12 +292,12 @@ class Worker:
         self.blocked = ""
         head = git(self.root, "rev-parse", "HEAD").strip()
         try:
-            reply = slack.apply_entry(self.root, result.repo, entry.record, entry.seq)
+            reply = slack.apply_entry(self.root, result.repo, entry.record, self.journal.trailers(entry.seq))
         except slack.CommandError as exc:  # checked on receipt; only a changed parser gets here
             reply = slack.Reply(f":warning: {exc}")
         except Exception:  # a bug: say so, and leave the clone as it was
             log.exception("Slack command (journal entry %d) failed", entry.seq)
-            recover(self.root)
+            recover(self.root, self.journal)
             reply = slack.Reply(":warning: the runner could not do that (see its log); nothing was changed")
         if git(self.root, "rev-parse", "HEAD").strip() != head:
             self.metrics.commits += 1
@@ -297,7 +319,7 @@ class Worker:
     def reapply_from_remote(self) -> None:
         """Our commits conflict with the remote's: take the remote's files and re-apply our events."""
         upstream = self._upstream()
-        seq = last_applied_seq(self.root, upstream)
+        seq = last_applied_seq(self.root, self.journal.id, upstream)
         log.warning("rebase conflicted; re-applying journal entries after %d onto %s", seq, upstream)
         git(self.root, "reset", "--quiet", "--hard", upstream)
         self.metrics.reapplied += max(0, self.applied - seq)
@@ -311,7 +333,6 @@ class Worker:
         if result.pushed:
             self.unpushed = False
             self.metrics.pushes += 1
-            self.journal.compact(last_applied_seq(self.root))
         elif result.reason.startswith("conflict"):
             self.reapply_from_remote()
         else:

@@ -239,6 +239,16 @@ def serve(root: Path, host: str, port: int) -> None:
             raise click.UsageError(str(exc)) from exc
 
 
+STATE_OPTION = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="TIDINGS_RUNNER_STATE",
+    show_envvar=True,
+    help="The runner's own state (journal, deliveries, ack queue); default ROOT/.git/tidings-runner. "
+    "Keep it on a volume that outlives the process.",
+)
+
+
 @main.group()
 def runner() -> None:
     """The runner: alert webhooks applied to the status repo as commits."""
@@ -287,7 +297,10 @@ def runner_apply(root: Path, kind: str, integration_id: str | None, push: bool, 
     type=click.FloatRange(min=0),
     help="Run the escalation tick this often; 0 turns escalation off.",
 )
-def runner_serve(root: Path, host: str, port: int, push: bool, tick_seconds: float) -> None:
+@STATE_OPTION
+def runner_serve(
+    root: Path, host: str, port: int, push: bool, tick_seconds: float, state_dir: Path | None
+) -> None:
     """Receive alert webhooks and apply them to the clone at ROOT as commits; escalate and page."""
     import uvicorn
 
@@ -295,7 +308,7 @@ def runner_serve(root: Path, host: str, port: int, push: bool, tick_seconds: flo
 
     _require_status_repo(root)
     click.echo(f"Runner for {root.resolve()} on http://{host}:{port}/", err=True)
-    app = create_app(root, do_push=push, tick_seconds=tick_seconds or None)
+    app = create_app(root, state_dir=state_dir, do_push=push, tick_seconds=tick_seconds or None)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -307,7 +320,8 @@ def runner_serve(root: Path, host: str, port: int, push: bool, tick_seconds: flo
     show_default=True,
     help="Push each record before sending (needed when several runners or jobs tick).",
 )
-def runner_tick(root: Path, push: bool) -> None:
+@STATE_OPTION
+def runner_tick(root: Path, push: bool, state_dir: Path | None) -> None:
     """Page whoever is due for open incidents in ROOT; record every page and delivery as commits.
 
     Safe to run twice or at once. Exits 1 when a delivery failed, a page waits for the remote,
@@ -318,7 +332,7 @@ def runner_tick(root: Path, push: bool) -> None:
 
     _require_status_repo(root)
     try:
-        result = tick_root(root, clock.now(), do_push=push)
+        result = tick_root(root, clock.now(), do_push=push, state=state_dir)
     except CloneConflict as exc:
         raise click.ClickException(str(exc)) from exc
     for due in result.recorded:

@@ -377,7 +377,7 @@ def _people_by_email(root: Path) -> dict[str, str]:
 # Trailers only the runner writes (alerts, the escalation tick, ack links). A person's `tidings
 # incident` commits carry others (Tidings-Incident, Tidings-Person) and stay theirs.
 RUNNER_TRAILERS = frozenset(
-    {"Tidings-Source", "Tidings-Alert-Group", "Tidings-Fingerprint", "Tidings-Journal-Seq",
+    {"Tidings-Source", "Tidings-Alert-Group", "Tidings-Fingerprint", "Tidings-Journal", "Tidings-Journal-Seq",
      "Tidings-Page-Key", "Tidings-Runner"}
 )  # fmt: skip
 

@@ -52,8 +52,16 @@ def _free_port() -> int:
 
 class Runner:
     # The alert tests run without the escalation tick, so their commits are only the alerts'.
-    def __init__(self, root: Path, args: tuple[str, ...] = ("--tick-seconds", "0"), env: dict | None = None):
+    def __init__(
+        self,
+        root: Path,
+        args: tuple[str, ...] = ("--tick-seconds", "0"),
+        env: dict | None = None,
+        wrap: tuple[str, ...] = (),
+    ):
+        """`wrap`: a command the runner is started under (it must exec the rest), e.g. `unshare`."""
         self.root = root
+        self.wrap = wrap
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,7 +71,7 @@ class Runner:
     def start(self) -> None:
         tidings = str(Path(sys.executable).parent / "tidings")
         self.process = subprocess.Popen(
-            [tidings, "runner", "serve", str(self.root), "--port", str(self.port), *self.args],
+            [*self.wrap, tidings, "runner", "serve", str(self.root), "--port", str(self.port), *self.args],
             env={**os.environ, **ENV, **self.env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

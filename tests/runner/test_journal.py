@@ -7,8 +7,10 @@ import errno
 import os
 import time
 
+from tidings.gitstore import git
 from tidings.runner import journal as jmod
 from tidings.runner.journal import Journal, read_entries
+from tidings.runner.worker import last_applied_seq, legacy_applied_seq
 
 
 def on_disk(folder) -> list[int]:
@@ -88,3 +90,65 @@ def test_repeats_that_change_nothing_do_not_pile_up(clone, monkeypatch):
     journal = Journal(clone / ".git" / "tidings-runner")
     assert journal.last_seq >= 30  # seqs are never reused
     journal.close()
+
+
+def test_a_journal_keeps_its_id_through_compactions_and_restarts(tmp_path, monkeypatch):
+    monkeypatch.setattr(jmod, "COMPACT_AFTER", 1)
+
+    async def main() -> str:
+        journal = Journal(tmp_path)
+        await journal.append({"n": 1})
+        journal.compact(1)  # rewrites the file: the id must survive it
+        await journal.append({"n": 2})
+        journal.close()
+        return journal.id
+
+    made = asyncio.run(main())
+    again = Journal(tmp_path)
+    assert again.id == made and len(made) == 16 and not again.legacy
+    assert again.trailers(7) == {"Tidings-Journal": made, "Tidings-Journal-Seq": "7"}
+    assert on_disk(tmp_path) == [2]
+    again.close()
+    (tmp_path / "journal.jsonl").unlink()  # a lost journal is a new journal: it never claims old commits
+    fresh = Journal(tmp_path)
+    assert fresh.id != made
+    fresh.close()
+
+
+def _commit(root, message: str) -> None:
+    (root / "f").write_text(message)
+    git(root, "add", "f")
+    git(root, "-c", "user.name=R", "-c", "user.email=r@x", "commit", "-qm", message)
+
+
+def test_applied_seq_is_read_from_this_journals_commits_only(tmp_path):
+    root = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(root))
+    assert last_applied_seq(root, "aaaa") == 0  # no commits at all
+    _commit(root, "mine\n\nTidings-Journal: aaaa\nTidings-Journal-Seq: 3")
+    _commit(root, "theirs\n\nTidings-Journal: bbbb\nTidings-Journal-Seq: 40")
+    _commit(root, "a person's\n\nNo trailers.")
+    assert last_applied_seq(root, "aaaa") == 3  # not the other runner's 40
+    assert last_applied_seq(root, "bbbb") == 40
+    assert last_applied_seq(root, "cccc") == 0
+
+
+def test_a_journal_from_before_ids_is_adopted_from_its_untagged_commits(tmp_path):
+    root = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(root))
+    _commit(root, "runner: old\n\nTidings-Journal-Seq: 2")  # what runners wrote before journals had ids
+    _commit(root, "theirs\n\nTidings-Journal: bbbb\nTidings-Journal-Seq: 9")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "journal.jsonl").write_text("".join(f'{{"n":{n},"seq":{n}}}\n' for n in (1, 2, 3)))
+    journal = Journal(state)
+    assert journal.legacy
+    assert legacy_applied_seq(root) == 2
+    journal.adopt(legacy_applied_seq(root))
+    assert [e.seq for e in journal.after(0)] == [3]  # 1 and 2 were applied by the old runner
+    assert last_applied_seq(root, journal.id) == 0  # so 3 is applied on start
+    journal.close()
+    reopened = Journal(state)
+    assert not reopened.legacy and reopened.id == journal.id and on_disk(state) == [3]
+    assert reopened.last_seq == 3
+    reopened.close()
