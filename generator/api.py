@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from tidings import status
-from tidings.model import IMPACTS, Component, Incident, Maintenance, slugify
-
-from .markup import to_text
-from .site import Site, incident_path, maintenance_path, with_anchors
+from tidings.content.model import IMPACTS, Component, Incident, Maintenance, slugify
+from tidings.generator.markup import to_text
+from tidings.generator.site import Site, incident_path, maintenance_path, with_anchors
+from tidings.ops import status
 
 IMPACT_ORDER = ("none", "minor", "major", "critical")
 INDICATOR = {

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from xml.sax.saxutils import escape, quoteattr
 
-from tidings import status
-
-from .site import Site
+from tidings.generator.site import Site
+from tidings.ops import status
 
 COLOURS = {
     "operational": "#1a7f37",

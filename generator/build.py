@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,27 +18,19 @@ from typing import TYPE_CHECKING
 
 import tidings
 from tidings import clock
-from tidings.cache import ParseCache, code_fingerprint
-from tidings.diagnostics import Diagnostic
-from tidings.layout import SITE_FILE
+from tidings.content.cache import ParseCache, code_fingerprint
+from tidings.content.diagnostics import Diagnostic
+from tidings.content.layout import SITE_FILE
+from tidings.generator.problems import BuildFailed, template_diagnostic
+from tidings.generator.write import Manifest, Progress, check_output
 from tidings.site_templates import TEMPLATE_DIR
 
-from .write import Manifest, Progress, check_output
-
 if TYPE_CHECKING:
-    from .pages import Output
+    from tidings.generator.pages import Output
 
 STATIC_ASSETS = ("style.css", "localtime.js")
 # The folders of a status repo a build reads.
 INPUT_FOLDERS = ("content", ".gitlab", "site_templates")
-
-
-class BuildFailed(Exception):
-    """The status repo has errors; nothing was written."""
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        super().__init__(f"{len(diagnostics)} error(s) in the status repo")
-        self.diagnostics = diagnostics
 
 
 @dataclass(frozen=True)
@@ -50,33 +41,6 @@ class BuildResult:
     rendered: int = 0  # files rendered this time
     reused: int = 0  # files taken over unchanged from the previous build
     inputs_unchanged: bool = False  # nothing read had changed: the build stopped at once
-
-
-def template_diagnostic(exc: Exception) -> Diagnostic:
-    """A template's mistake as a diagnostic naming the template file and line, not a traceback."""
-    from jinja2 import TemplateNotFound
-
-    if isinstance(exc, RecursionError):  # {% extends "base.html" %} in an override of base.html, say
-        message = (
-            "template error: a template extends or includes itself; to build on a shipped template "
-            'write {% extends "default:NAME.html" %}'
-        )
-        return Diagnostic("site_templates", 1, 1, "", message, code="template")
-    name, line = getattr(exc, "filename", None) or getattr(exc, "name", None), getattr(exc, "lineno", None)
-    if name is None:  # a runtime error: the innermost template frame says where
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if frame.filename.endswith((".html", ".xml", ".txt")):
-                name, line = frame.filename, frame.lineno
-    where = str(name or "site_templates")
-    if Path(where).is_absolute():
-        path = Path(where)
-        where = (
-            f"(shipped) {path.relative_to(TEMPLATE_DIR)}"
-            if path.is_relative_to(TEMPLATE_DIR)
-            else "site_templates/" + where.rsplit("/site_templates/", 1)[-1]
-        )
-    text = f"no template named {exc.name!r}" if isinstance(exc, TemplateNotFound) else str(exc)
-    return Diagnostic(where, line or 1, 1, "", f"template error: {text}", code="template")
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -185,17 +149,16 @@ def _build(
         return BuildResult(out, files, manifest.warnings(), rendered=0, reused=files, inputs_unchanged=True)
     from jinja2 import TemplateError
 
-    from tidings.load import load
-    from tidings.public import public_view
-
-    from .api import render_api
-    from .badges import render_badges
-    from .calendar import render_calendar
-    from .feeds import render_feeds
-    from .pages import Output, render_pages
-    from .site import Site
-    from .templates import environment
-    from .write import write_site
+    from tidings.content.load import load
+    from tidings.content.public import public_view
+    from tidings.generator.api import render_api
+    from tidings.generator.badges import render_badges
+    from tidings.generator.calendar import render_calendar
+    from tidings.generator.feeds import render_feeds
+    from tidings.generator.pages import Output, render_pages
+    from tidings.generator.site import Site
+    from tidings.generator.templates import environment
+    from tidings.generator.write import write_site
 
     parse_cache = ParseCache(root) if cache else None
     result = load(root, parse_cache)

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
 
-from .markup import to_text
-from .site import Site, maintenance_path
+from tidings.generator.markup import to_text
+from tidings.generator.site import Site, maintenance_path
 
 
 def render_calendar(site: Site) -> Iterator[tuple[str, bytes]]:

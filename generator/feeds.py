@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from tidings.model import Incident, Maintenance
-
-from .markup import to_html
-from .site import Site, incident_path, maintenance_path, with_anchors
+from tidings.content.model import Incident, Maintenance
+from tidings.generator.markup import to_html
+from tidings.generator.site import Site, incident_path, maintenance_path, with_anchors
 
 
 @dataclass(frozen=True)

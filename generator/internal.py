@@ -25,20 +25,21 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, TemplateError
 
-from tidings import clock, status
-from tidings.charts import CHARTS, charts
-from tidings.load import load
-from tidings.metrics import Metrics, compute, default_start
-from tidings.metrics_report import format_duration, to_csv, to_json
-from tidings.model import Incident, Person, Policy, Runbook, Schedule, StatusRepo
-from tidings.oncall import Shift, shift_at, shifts
-from tidings.oncall_calendar import default_window, person_calendar, schedule_calendar
-
-from .build import BuildFailed, BuildResult, template_diagnostic
-from .pages import Output
-from .site import Site, component_path, incident_path
-from .templates import environment, human_time
-from .write import MARKER, Progress, UnsafeOutput, check_output, write_site
+from tidings import clock
+from tidings.content.load import load
+from tidings.content.model import Incident, Person, Policy, Runbook, Schedule, StatusRepo
+from tidings.generator.build import BuildResult
+from tidings.generator.charts import CHARTS, charts
+from tidings.generator.oncall_calendar import default_window, person_calendar, schedule_calendar
+from tidings.generator.pages import Output
+from tidings.generator.problems import BuildFailed, template_diagnostic
+from tidings.generator.site import Site, component_path, incident_path
+from tidings.generator.templates import environment, human_time
+from tidings.generator.write import MARKER, Progress, UnsafeOutput, check_output, write_site
+from tidings.ops import status
+from tidings.ops.metrics import Metrics, compute, default_start
+from tidings.ops.metrics_report import format_duration, to_csv, to_json
+from tidings.ops.oncall import Shift, shift_at, shifts
 
 # Left in every internal site beside write.MARKER: a folder with MARKER and without this one holds
 # a public site, which an internal build must never replace (it would publish the internal pages).

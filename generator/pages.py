@@ -19,10 +19,9 @@ from typing import Any
 
 from jinja2 import Environment
 
-from tidings import status
-from tidings.model import Incident
-
-from .site import Site, component_path, history_path, incident_path, maintenance_path
+from tidings.content.model import Incident
+from tidings.generator.site import Site, component_path, history_path, incident_path, maintenance_path
+from tidings.ops import status
 
 # The index lists recent history only; older incidents live on the monthly history pages.
 INDEX_HISTORY_DAYS = 7

@@ -28,7 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from tidings.diagnostics import Diagnostic
+from tidings.content.diagnostics import Diagnostic
+from tidings.generator.problems import BuildFailed
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,6 @@ class LiveSite:
         self._stop = threading.Event()
 
     def rebuild(self) -> None:
-        from .build import BuildFailed
-
         started = time.perf_counter()
         try:
             self._build()

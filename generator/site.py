@@ -9,10 +9,9 @@ from functools import cached_property
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from tidings import status
-from tidings.model import Component, Incident, Maintenance, StatusRepo
-
-from .uptime import Uptime, uptime_by_component
+from tidings.content.model import Component, Incident, Maintenance, StatusRepo
+from tidings.generator.uptime import Uptime, uptime_by_component
+from tidings.ops import status
 
 UPTIME_DAYS = 90
 U = TypeVar("U")

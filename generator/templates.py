@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
+from tidings.generator.markup import to_html
+from tidings.generator.site import update_anchor, with_anchors
 from tidings.site_templates import TEMPLATE_DIR
-
-from .markup import to_html
-from .site import update_anchor, with_anchors
 
 
 def environment(root: Path, timezone: str) -> Environment:

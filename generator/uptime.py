@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tidings.downtime import downtime, impact_windows
-from tidings.model import IMPACTS, StatusRepo
+from tidings.content.model import IMPACTS, StatusRepo
+from tidings.ops.downtime import downtime, impact_windows
 
 
 @dataclass(frozen=True)

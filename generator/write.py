@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tidings.cache import CACHE_DIR
-from tidings.diagnostics import Diagnostic
+from tidings.content.cache import CACHE_DIR
+from tidings.content.diagnostics import Diagnostic
+from tidings.generator.problems import BuildFailed, template_diagnostic
 
 if TYPE_CHECKING:
-    from .pages import Output
+    from tidings.generator.pages import Output
 
 # Left in every site Tidings writes: a folder without it is never replaced (it may be anything).
 MARKER = ".tidings-site"
@@ -149,8 +150,6 @@ def _render_into(staging: Path, start: int, stop: int) -> list[Any]:
     """Render jobs[start:stop] into staging; template errors come back as diagnostics."""
     from jinja2 import TemplateError
 
-    from .build import template_diagnostic
-
     problems = []
     for job in _JOBS[start:stop]:
         try:
@@ -195,8 +194,6 @@ def _render_all(jobs: list[Output], staging: Path, workers: int, progress: Progr
     finally:
         _JOBS = []
     if problems:
-        from .build import BuildFailed
-
         raise BuildFailed(sorted(set(problems)))  # one mistake in base.html is one message, not one a page
 
 

@@ -27,17 +27,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tidings import clock
-
-from .ack import ack_endpoint, retry_queued
-from .announce import Announcer
-from .clone import Clone
-from .clone import state_dir as clone_state_dir
-from .events import PayloadError
-from .journal import Journal
-from .service import parse
-from .slack import slack_endpoint
-from .tick import tick
-from .worker import Metrics, Worker, recover
+from tidings.runner.escalation.ack import ack_endpoint, retry_queued
+from tidings.runner.escalation.announce import Announcer
+from tidings.runner.escalation.tick import tick
+from tidings.runner.journal import Journal
+from tidings.runner.remote import Clone
+from tidings.runner.remote import state_dir as clone_state_dir
+from tidings.runner.service import parse
+from tidings.runner.slack import slack_endpoint
+from tidings.runner.sources.events import PayloadError
+from tidings.runner.worker import Metrics, Worker, recover
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024

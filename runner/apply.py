@@ -15,12 +15,11 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from tidings.edit import new_editable, read_editable, save
-from tidings.incidents import new_incident_path
-from tidings.model import Incident, Integration, Policy, StatusRepo
-from tidings.quick_actions import reopen
-
-from .events import AlertEvent
+from tidings.content.model import Incident, Integration, Policy, StatusRepo
+from tidings.ops.incidents import new_incident_path
+from tidings.ops.quick_actions import reopen
+from tidings.runner.sources.events import AlertEvent
+from tidings.store.edit import new_editable, read_editable, save
 
 RUNNER = "runner"
 INCIDENTS = "content/incidents"

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from tidings import clock
-from tidings.gitstore import PushResult, commit, current_branch, git, push
-from tidings.load import load
-from tidings.model import Integration
-
-from . import alertmanager, generic
-from .apply import Outcome, apply_event
-from .events import AlertEvent, PayloadError
+from tidings.content.load import load
+from tidings.content.model import Integration
+from tidings.runner.apply import Outcome, apply_event
+from tidings.runner.sources import alertmanager, generic
+from tidings.runner.sources.events import AlertEvent, PayloadError
+from tidings.store.git import PushResult, commit, current_branch, git, push
 
 # How often `runner apply --push` re-applies onto a remote that changed under it before giving up.
 CONFLICT_RETRIES = 3

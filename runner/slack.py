@@ -45,10 +45,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tidings import clock
-from tidings.diagnostics import did_you_mean
-from tidings.edit import EditError, write_atomic
-from tidings.gitstore import RUNNER_EMAIL, RUNNER_NAME
-from tidings.incidents import (
+from tidings.content.diagnostics import did_you_mean
+from tidings.content.load import load
+from tidings.content.model import INCIDENT_STATUSES, SEVERITIES, Incident, StatusRepo
+from tidings.ops.incidents import (
     Actor,
     Change,
     IncidentError,
@@ -58,14 +58,13 @@ from tidings.incidents import (
     open_incident,
     resolve_incident,
 )
-from tidings.load import load
-from tidings.model import INCIDENT_STATUSES, SEVERITIES, Incident, StatusRepo
-from tidings.quick_actions import QuickActionError, parse
-
-from .notifiers import one_line, slack_escape
+from tidings.ops.quick_actions import QuickActionError, parse
+from tidings.runner.escalation.notifiers import one_line, slack_escape
+from tidings.store.edit import EditError, write_atomic
+from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from tidings.runner.worker import Worker
 
 log = logging.getLogger(__name__)
 SECRET_ENV = "TIDINGS_SLACK_SIGNING_SECRET"

@@ -32,17 +32,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from tidings.edit import EditError
-from tidings.gitstore import GitError, commit, current_branch, git, push
-from tidings.load import load, refresh_incident
-from tidings.model import Integration
-
-from . import slack
-from .apply import apply_event
-from .events import PayloadError
-from .journal import ID_TRAILER, SEQ_TRAILER, Entry, Journal
-from .service import parse
-from .slack import Reply
+from tidings.content.load import load, refresh_incident
+from tidings.content.model import Integration
+from tidings.runner import slack
+from tidings.runner.apply import apply_event
+from tidings.runner.journal import ID_TRAILER, SEQ_TRAILER, Entry, Journal
+from tidings.runner.service import parse
+from tidings.runner.slack import Reply
+from tidings.runner.sources.events import PayloadError
+from tidings.store.edit import EditError
+from tidings.store.git import GitError, commit, current_branch, git, push
 
 log = logging.getLogger(__name__)
 BATCH_LIMIT = 500

@@ -59,7 +59,7 @@ def test_wheel_installs_only_under_the_tidings_name(tmp_path: Path) -> None:
     # Outside the repo, with only the installed copy on the path, every part imports from it.
     env = {**os.environ, "PYTHONPATH": str(target)}
     probe = (
-        "import tidings, tidings.generator.build, tidings.runner, tidings.site_templates, tidings.cli;"
+        "import tidings, tidings.generator.build, tidings.runner, tidings.site_templates, tidings.cli.main;"
         "print(tidings.__file__); print(tidings.generator.build.__file__)"
     )
     run = subprocess.run(
@@ -81,7 +81,7 @@ def test_wheel_installs_only_under_the_tidings_name(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     shutil.copytree(source / "content", demo / "content")
     shutil.copytree(source / ".gitlab", demo / ".gitlab")
-    cli = [sys.executable, "-P", "-c", "from tidings.cli import main; main()"]
+    cli = [sys.executable, "-P", "-c", "from tidings.cli.main import main; main()"]
     run = subprocess.run(
         [*cli, "validate", demo], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )

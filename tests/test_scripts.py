@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import PROJECT_ROOT
-from tidings.load import load
+from tidings.content.load import load
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -1,216 +1,25 @@
-"""Turning pydantic's validation errors into diagnostics a person can act on."""
+"""The one exception base of Tidings: a problem a person can act on, with a hint saying how.
+
+Every error the library raises on purpose derives from TidingsError. The command line maps them in
+one place (tidings.cli.common): a `usage` error (a wrong argument or option, a folder that is no
+status repo) exits 2, any other (a problem in the repo, a remote that refused) exits 1, both as one
+clean line plus the hint; anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
-import re
-import types
-import typing
-from collections.abc import Sequence
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
+class TidingsError(Exception):
+    """A problem to tell a person about, not a bug. `hint`: what to do about it, if we know."""
 
-from .diagnostics import Diagnostic, did_you_mean
-from .documents import Document
-from .model import known_timezones
+    usage = False  # True: the command was called wrongly (exit 2), not a problem in the repo (exit 1)
 
-_TYPE_NAMES = {
-    "str": "text",
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true or false",
-    "NoneType": "nothing (null)",
-    "list": "a list",
-    "dict": "a mapping of keys",
-    "CommentedMap": "a mapping",
-    "CommentedSeq": "a list",
-}
-_EXPECTED = {
-    "string_type": "text",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "list_type": "a list",
-    "dict_type": "a mapping of keys",
-    "model_type": "a mapping of keys",
-    "model_attributes_type": "a mapping of keys",
-    "float_type": "a number",
-    "float_parsing": "a number",
-}
+    def __init__(self, message: str = "", hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
 
 
-def field_path(loc: Sequence[str | int]) -> str:
-    """('updates', 2, 'status') -> 'updates[2].status'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
+class UsageError(TidingsError):
+    """The command was called wrongly: a bad argument, or a folder that is not a status repo."""
 
-
-def _clean_loc(loc: Sequence[Any]) -> tuple[list[str | int], bool]:
-    """Drop pydantic's internal tags from a loc; say whether it points at a mapping key."""
-    parts: list[str | int] = []
-    is_key = False
-    for part in loc:
-        if part == "[key]":
-            is_key = True
-            continue
-        if isinstance(part, str) and ("[" in part or "(" in part) and part not in ("[key]",):
-            continue  # union member or validator tags such as 'function-after[...]'
-        parts.append(part)
-    return parts, is_key
-
-
-def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap_model(typing.get_args(annotation)[0])
-    if origin in (list, tuple, typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _unwrap_model(arg)
-            if found:
-                return found
-    return None
-
-
-def _tagged_union(annotation: Any) -> tuple[str, dict[str, type[BaseModel]]] | None:
-    """(discriminator, tag -> model) when `annotation` is (a list of) a tagged union of models."""
-    origin = typing.get_origin(annotation)
-    if origin is list:
-        return _tagged_union(typing.get_args(annotation)[0])
-    if origin is not typing.Annotated:
-        return None
-    union, *metadata = typing.get_args(annotation)
-    discriminator = next((m.discriminator for m in metadata if getattr(m, "discriminator", None)), None)
-    if not isinstance(discriminator, str):
-        return None
-    members: dict[str, type[BaseModel]] = {}
-    for member in typing.get_args(union):
-        for tag in typing.get_args(member.model_fields[discriminator].annotation):
-            members[tag] = member
-    return discriminator, members
-
-
-def untag(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[list[str | int], type[BaseModel] | None]:
-    """Drop the tags pydantic puts into the loc of a tagged union (`channels[2].email.port`), and give
-    the model of the mapping the last part is in."""
-    out: list[str | int] = []
-    current: type[BaseModel] | None = model
-    parent: type[BaseModel] | None = model
-    members: dict[str, type[BaseModel]] | None = None
-    for part in loc:
-        if members is not None and isinstance(part, str) and part in members:
-            current, members = members[part], None
-            continue
-        out.append(part)
-        parent = current
-        if isinstance(part, int) or current is None:
-            continue
-        info = {(f.alias or name): f for name, f in current.model_fields.items()}.get(part)
-        tagged = _tagged_union(info.annotation) if info is not None else None
-        members = tagged[1] if tagged else None
-        current = None if info is None or tagged else _unwrap_model(info.annotation)
-    return out, parent
-
-
-def model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
-    """The model class that the mapping at `loc` is validated against, if any."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if current is None:
-            return None
-        fields = {(f.alias or name): f for name, f in current.model_fields.items()}
-        if part not in fields:
-            return None
-        current = _unwrap_model(fields[part].annotation)
-    return current
-
-
-def allowed_keys(model: type[BaseModel]) -> list[str]:
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _describe(value: Any) -> str:
-    return _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
-
-
-def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, pointing at the value's line and column."""
-    out: list[Diagnostic] = []
-    for err in exc.errors(include_url=False):
-        loc, is_key = _clean_loc(err["loc"])
-        loc, parent_model = untag(model, loc)
-        kind = err["type"]
-        value = err.get("input")
-        ctx = err.get("ctx") or {}
-        field = field_path(loc)
-        hint = ""
-        code = "invalid"
-        line, col = doc.position(loc, key=is_key)
-        if kind == "missing":
-            parent = loc[:-1]
-            line, col = doc.position(parent, key=True) if parent else (doc.line_offset + 1, 1)
-            message = f"required key '{loc[-1]}' is missing"
-            code = "missing-key"
-        elif kind == "extra_forbidden":
-            line, col = doc.position(loc, key=True)
-            choices = allowed_keys(parent_model) if parent_model else []
-            message = f"unknown key '{loc[-1]}'"
-            hint = did_you_mean(loc[-1], choices)
-            if not hint and choices:
-                hint = "allowed keys: " + ", ".join(choices)
-            code = "unknown-key"
-        elif kind in ("literal_error", "enum"):
-            choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-            message = f"{value!r} is not one of: {', '.join(choices)}"
-            hint = did_you_mean(value, choices)
-            code = "bad-value"
-        elif kind == "union_tag_invalid":
-            loc = [*loc, str(ctx.get("discriminator", "")).strip("'")]
-            line, col = doc.position(loc)
-            field = field_path(loc)
-            choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
-            message = f"{ctx.get('tag')!r} is not one of: {', '.join(choices)}"
-            hint = did_you_mean(ctx.get("tag"), choices)
-            code = "bad-value"
-        elif kind == "timezone_aware":
-            message = f"timestamp {value!r} has no timezone"
-            full = value if "T" in str(value) or " " in str(value) else f"{value}T00:00:00"
-            hint = f"write it in UTC as '{full}Z', or with an offset such as '{full}+01:00'"
-            code = "timestamp-without-timezone"
-        elif kind == "timestamp_range":
-            message = str(err["msg"])
-            hint = "check the year"
-            code = "bad-timestamp"
-        elif kind.startswith("datetime") or kind.startswith("date_"):
-            message = f"{value!r} is not a timestamp"
-            hint = "write it as ISO 8601 with a timezone, e.g. '2026-03-14T09:12:00Z'"
-            code = "bad-timestamp"
-        elif kind == "unknown_timezone":
-            message = f"unknown IANA timezone {value!r}"
-            hint = did_you_mean(value, known_timezones()) or "use a name like 'Europe/Berlin' or 'UTC'"
-            code = "unknown-timezone"
-        elif kind == "bad_id":
-            message = str(err["msg"])
-            hint = f"try '{ctx.get('suggestion')}'" if ctx.get("suggestion") else ""
-            code = "bad-id"
-        elif kind in _EXPECTED:
-            message = f"expected {_EXPECTED[kind]}, got {_describe(value)}"
-            if value is not None and not isinstance(value, dict | list):
-                message += f" {value!r}"
-            code = "wrong-type"
-        else:
-            message = str(err["msg"])
-            if message.startswith("Value error, "):
-                message = message.removeprefix("Value error, ")
-        out.append(Diagnostic(doc.rel, line, col, field, message, "error", code, hint))
-    return out
+    usage = True

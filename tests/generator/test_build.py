@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import MINIMAL_INCIDENT
-from tidings.cli import main
-from tidings.generator.build import BuildFailed, build
+from tidings.cli.main import main
+from tidings.generator.build import build
+from tidings.generator.problems import BuildFailed
 from tidings.generator.write import MARKER, UnsafeOutput
 
 UNPUBLISHED = """\

@@ -136,8 +136,8 @@ def test_the_newest_entries_are_found_without_reading_the_whole_history():
     import random
     from datetime import UTC, datetime, timedelta
 
+    from tidings.content.model import Incident, Update
     from tidings.generator.feeds import _newest, _Source
-    from tidings.model import Incident, Update
 
     rng = random.Random(7)
     base = datetime(2026, 1, 1, tzinfo=UTC)

@@ -21,10 +21,11 @@ from icalendar import Calendar
 from tests.conftest import PROJECT_ROOT
 from tests.generator import test_privacy as privacy
 from tests.generator.conftest import DEMO_NOW
-from tidings.charts import CHARTS
-from tidings.cli import main
-from tidings.generator.build import BuildFailed, build
+from tidings.cli.main import main
+from tidings.generator.build import build
+from tidings.generator.charts import CHARTS
 from tidings.generator.internal import INTERNAL_MARKER, build_internal
+from tidings.generator.problems import BuildFailed
 from tidings.generator.write import UnsafeOutput
 
 # The demo's unpublished incident and what only responders may read about it.

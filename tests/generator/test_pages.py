@@ -12,13 +12,13 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from tests.conftest import MINIMAL_INCIDENT, MINIMAL_SITE
+from tidings.content.load import load
+from tidings.content.model import Incident, Update
+from tidings.content.public import public_view
 from tidings.generator.build import build
 from tidings.generator.pages import render_pages
 from tidings.generator.site import Site
 from tidings.generator.templates import environment
-from tidings.load import load
-from tidings.model import Incident, Update
-from tidings.public import public_view
 
 NOW = "1774083600"  # 2026-03-21T09:00:00Z
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tidings.content.load import load
+from tidings.content.model import NotificationsFile
+from tidings.content.public import public_view
 from tidings.generator.build import build
-from tidings.load import load
-from tidings.model import NotificationsFile
-from tidings.public import public_view
 
 # Each private field carries its own marker, so a failure names the field that leaked.
 PUBLISHED = """\

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tidings.content.load import load
 from tidings.generator.uptime import uptime_by_component
-from tidings.load import load
-from tidings.metrics import compute
+from tidings.ops.metrics import compute
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SHARED
-from tidings.gitstore import git
+from tidings.store.git import git
 
 RAW = SHARED / "data" / "alertmanager" / "payloads" / "raw"
 

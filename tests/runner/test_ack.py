@@ -13,12 +13,12 @@ from starlette.testclient import TestClient
 
 from tests.runner.conftest import ACK_SECRET, TOKEN, commit_all, remote_log
 from tests.runner.test_tick import ID, INCIDENT, REL, incident, minutes, pages
-from tidings.cli import main
-from tidings.gitstore import git
-from tidings.incidents import IncidentError, acknowledge
-from tidings.runner.ack import BadToken, make_token, read_token
+from tidings.cli.main import main
+from tidings.ops.incidents import IncidentError, acknowledge
 from tidings.runner.app import create_app
-from tidings.runner.tick import tick_root
+from tidings.runner.escalation.ack import BadToken, make_token, read_token
+from tidings.runner.escalation.tick import tick_root
+from tidings.store.git import git
 
 SECRET = ACK_SECRET.encode()
 

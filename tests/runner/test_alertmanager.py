@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.runner.conftest import TOKEN, Runner, _free_port, remote_log, wait_for
-from tidings.gitstore import git
-from tidings.load import load
+from tidings.content.load import load
+from tidings.store.git import git
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 pytestmark = pytest.mark.skipif(BINARY is None, reason="script/test installs prometheus-alertmanager")

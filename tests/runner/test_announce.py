@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from tests.runner.conftest import Runner, commit_all, wait_for
-from tidings.cli import main
-from tidings.incidents import Actor, open_incident, resolve_incident
-from tidings.model import AnnounceChannel
+from tidings.cli.main import main
+from tidings.content.model import AnnounceChannel
+from tidings.ops.incidents import Actor, open_incident, resolve_incident
 from tidings.runner import slack
-from tidings.runner.announce import Announcer, Event, matches
-from tidings.runner.clone import state_dir
+from tidings.runner.escalation.announce import Announcer, Event, matches
+from tidings.runner.remote import state_dir
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 ME = Actor("amara", ("Amara Okafor", "amara.okafor@example.com"), "amara")
@@ -78,7 +78,7 @@ def announcing(clone: Path, http_receiver, monkeypatch) -> dict[str, str]:
 
 
 def _push(clone: Path) -> None:
-    from tidings.gitstore import git
+    from tidings.store.git import git
 
     git(clone, "push", "--quiet", "origin", "HEAD:refs/heads/main")
 

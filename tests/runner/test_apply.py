@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.runner.conftest import RAW, _run
-from tidings.cli import main
-from tidings.gitstore import git
-from tidings.load import load
-from tidings.runner.alertmanager import group_id
+from tidings.cli.main import main
+from tidings.content.load import load
+from tidings.runner.sources.alertmanager import group_id
+from tidings.store.git import git
 
 
 def apply(clone: Path, name: str, *extra: str, source: str = "alertmanager") -> str:

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from tests.runner.conftest import RAW, TOKEN, Runner, remote_log, wait_for
-from tidings.gitstore import git
-from tidings.load import load
+from tidings.content.load import load
 from tidings.runner.journal import read_entries
+from tidings.store.git import git
 
 MOUNT = 'mount -t tmpfs -o size=256k,mode=0700 tidings-state "$0" && exec "$@"'
 

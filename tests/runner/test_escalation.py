@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tidings.load import load
-from tidings.model import Incident, IncidentFile, Page, Policy, PolicyFile, StatusRepo
-from tidings.runner.escalation import DuePage, due_pages, escalations, page_key, policies_for
+from tidings.content.load import load
+from tidings.content.model import Incident, IncidentFile, Page, Policy, PolicyFile, StatusRepo
+from tidings.runner.escalation.rules import DuePage, due_pages, escalations, page_key, policies_for
 
 # Tuesday 2026-11-17, 16:50 in Berlin: ten minutes before the business-hours layer of the primary
 # schedule ends (17:00 CET = 16:00 UTC) and the weekly layer takes over.

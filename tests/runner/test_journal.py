@@ -7,10 +7,10 @@ import errno
 import os
 import time
 
-from tidings.gitstore import git
 from tidings.runner import journal as jmod
 from tidings.runner.journal import Journal, read_entries
 from tidings.runner.worker import last_applied_seq, legacy_applied_seq
+from tidings.store.git import git
 
 
 def on_disk(folder) -> list[int]:

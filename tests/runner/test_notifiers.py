@@ -11,9 +11,16 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from tests.runner.receivers import HttpReceiver, SmtpReceiver
-from tidings.documents import make_yaml, plain
-from tidings.model import EmailChannel, NotificationsFile, Person, RetrySettings, SlackChannel, WebhookChannel
-from tidings.runner.notifiers import Message, deliver, slack_payload, verify_signature
+from tidings.content.documents import make_yaml, plain
+from tidings.content.model import (
+    EmailChannel,
+    NotificationsFile,
+    Person,
+    RetrySettings,
+    SlackChannel,
+    WebhookChannel,
+)
+from tidings.runner.escalation.notifiers import Message, deliver, slack_payload, verify_signature
 
 NOW = datetime(2026, 11, 17, 15, 50, tzinfo=UTC)
 SECRET = "whsec-test-secret"

@@ -15,10 +15,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.runner.conftest import RAW, TOKEN, remote_log, wait_for
-from tidings.gitstore import git
-from tidings.load import load
+from tidings.content.load import load
 from tidings.runner.app import create_app
 from tidings.runner.journal import read_entries
+from tidings.store.git import git
 
 
 def test_fire_and_resolve_over_http_are_committed_and_pushed(runner, clone):

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from tests.runner.conftest import RAW, Runner, wait_for
-from tidings.gitstore import git
-from tidings.load import load
+from tidings.content.load import load
+from tidings.store.git import git
 
 # Just after the captured alert started (2026-11-22T16:19:41Z), pinned so the test is the same every run.
 NOW = datetime(2026, 11, 22, 16, 20, tzinfo=UTC)

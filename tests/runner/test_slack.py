@@ -15,12 +15,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.runner.conftest import TOKEN, Runner, remote_log, wait_for
-from tidings.gitstore import git
-from tidings.load import load
-from tidings.model import Incident
+from tidings.content.load import load
+from tidings.content.model import Incident
 from tidings.runner import slack
 from tidings.runner.app import create_app
 from tidings.runner.slack import CommandError, check_signature, parse_command, sign
+from tidings.store.git import git
 
 # https://api.slack.com/authentication/verifying-requests-from-slack
 EXAMPLE_SECRET = b"8f742231b10e8888abcd99yyyzzz85a5"

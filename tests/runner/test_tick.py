@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from tests.runner.conftest import _run, commit_all, remote_log
-from tidings.gitstore import git
-from tidings.incidents import acknowledge
-from tidings.load import load
-from tidings.model import Incident
-from tidings.runner.clone import Clone
-from tidings.runner.escalation import page_key
-from tidings.runner.notifiers import send_once
-from tidings.runner.tick import CLAIM_LEASE, tick, tick_root
+from tidings.content.load import load
+from tidings.content.model import Incident
+from tidings.ops.incidents import acknowledge
+from tidings.runner.escalation.notifiers import send_once
+from tidings.runner.escalation.rules import page_key
+from tidings.runner.escalation.tick import CLAIM_LEASE, tick, tick_root
+from tidings.runner.remote import Clone
+from tidings.store.git import git
 
 # Tuesday 2026-11-17, 16:50 in Berlin: ten minutes before the primary schedule's business-hours
 # layer hands over to the weekly layer (17:00 CET).

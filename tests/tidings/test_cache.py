@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from tidings.cache import MAGIC, ParseCache
+from tidings.content.cache import MAGIC, ParseCache
 from tidings.generator.build import build
 
 
@@ -72,3 +72,18 @@ def test_a_planted_cache_does_not_run_during_a_build(make_repo, tmp_path):
     (root / ".tidings-cache" / "parsed.pickle").write_bytes(pickle.dumps(_Planted(marker)))
     build(root, tmp_path / "public")
     assert not marker.exists() and (tmp_path / "public" / "index.html").is_file()
+
+
+def test_the_code_fingerprint_covers_every_package_of_tidings():
+    """A changed generator or runner module must read no old cache entry, as a changed core module."""
+    from tidings.content.cache import PACKAGE, code_files
+
+    names = {path.relative_to(PACKAGE).as_posix() for path in code_files()}
+    for module in (
+        "content/load.py",
+        "generator/build.py",
+        "generator/pages.py",
+        "runner/worker.py",
+        "cli/main.py",
+    ):
+        assert module in names, module

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import MINIMAL_SITE
-from tidings.checks import check_layout
-from tidings.load import load
+from tidings.content.checks import check_layout
+from tidings.content.load import load
 
 SCHEDULE = """\
 name: Primary

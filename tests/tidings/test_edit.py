@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from ruamel.yaml.comments import CommentedMap
 
-from tidings.edit import EditError, editing, new_editable, read_editable, save
-from tidings.load import load
+from tidings.content.load import load
+from tidings.store.edit import EditError, editing, new_editable, read_editable, save
 
 INCIDENT = """\
 ---

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROJECT_ROOT
-from tidings.documents import fast_load, make_yaml, plain, read_markdown, read_yaml, split_front_matter
+from tidings.content.documents import (
+    fast_load,
+    make_yaml,
+    plain,
+    read_markdown,
+    read_yaml,
+    split_front_matter,
+)
 
 TRICKY = ["yes", "no", "on", "off", "true", "True", "FALSE", "y", "012", "0o17", "0x1F", "1_000", "1:20",
           "+12", "-3", ".5", "1.", "1e3", "1.5e-3", ".inf", "-.inf", ".nan", "~", "null", "", "0b101",

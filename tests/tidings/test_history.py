@@ -16,9 +16,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tidings.cli import main
-from tidings.gitstore import commit
-from tidings.history import Snapshot, describe, history, snapshot
+from tidings.cli.main import main
+from tidings.ops.history import Snapshot, describe, history, snapshot
+from tidings.store.git import commit
 
 from ..conftest import MINIMAL_SITE, PROJECT_ROOT, RepoFactory
 
@@ -300,10 +300,10 @@ def test_the_runner_identity_can_be_set_for_verified_signatures(tmp_path):
 
 def test_runner_commits_made_for_someone_name_them(tmp_path: Path) -> None:
     """Slack commands, ack links and commit quick actions are the runner's commits, made for a person."""
-    from tidings.incidents import acknowledge, apply_changes, apply_quick_actions_from_commits
-    from tidings.load import load
-    from tidings.runner.ack import VIA as ACK_VIA
-    from tidings.runner.clone import RUNNER_TRAILER
+    from tidings.content.load import load
+    from tidings.ops.incidents import acknowledge, apply_changes, apply_quick_actions_from_commits
+    from tidings.runner.escalation.ack import VIA as ACK_VIA
+    from tidings.runner.remote import RUNNER_TRAILER
     from tidings.runner.slack import Command, actor_for
 
     root = tmp_path / "demo"

@@ -21,11 +21,11 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import MINIMAL_SITE, PROJECT_ROOT, SHARED
-from tidings.cli import main
+from tidings.cli.main import main
+from tidings.content.load import load
 from tidings.generator.build import build
-from tidings.importers import plan, plan_import
-from tidings.importers.statuspage import html_to_markdown, parse_statuspage
-from tidings.load import load
+from tidings.ops.importers import plan, plan_import
+from tidings.ops.importers.statuspage import html_to_markdown, parse_statuspage
 
 GITHUB = SHARED / "data" / "githubstatus-history.json"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -458,7 +458,7 @@ def test_a_failed_write_puts_back_what_it_wrote(tmp_path, make_repo, history, mo
         real(path, text)
 
     monkeypatch.setattr(plan, "write_atomic", flaky)
-    from tidings.importers.statuspage import read_statuspage
+    from tidings.ops.importers.statuspage import read_statuspage
 
     planned = plan_import(root, read_statuspage(source), dict(a.split("=") for a in ALIASES))
     with pytest.raises(OSError):
@@ -495,7 +495,7 @@ def test_dry_run_and_quiet(tmp_path, make_repo, history):
 
 
 def test_a_progress_bar_only_on_a_terminal(monkeypatch):
-    from tidings import import_cli
+    from tidings.cli import importer as import_cli
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tidings.cli import main
-from tidings.gitstore import git
-from tidings.history import history
-from tidings.incidents import (
+from tidings.cli.main import main
+from tidings.content.load import load
+from tidings.content.model import Incident
+from tidings.ops.history import history
+from tidings.ops.incidents import (
     Actor,
     IncidentError,
     apply_quick_actions_from_commits,
@@ -27,9 +28,8 @@ from tidings.incidents import (
     open_incident,
     update_incident,
 )
-from tidings.load import load
-from tidings.model import Incident
-from tidings.quick_actions import QuickActionError
+from tidings.ops.quick_actions import QuickActionError
+from tidings.store.git import git
 
 from ..conftest import PROJECT_ROOT
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tidings.cli import main
+from tidings.cli.main import main
+from tidings.content.load import load
 from tidings.generator.build import build
-from tidings.load import load
-from tidings.scaffold import Answers, BadAnswer, WouldOverwrite, check_answers, create, files
+from tidings.ops.scaffold import Answers, BadAnswer, WouldOverwrite, check_answers, create, files
 
 NOW = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)
 TIDINGS = Path(sys.executable).with_name("tidings")

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROJECT_ROOT
-from tidings.diagnostics import Diagnostic
-from tidings.load import load
+from tidings.content.diagnostics import Diagnostic
+from tidings.content.load import load
 
 # The demo's own files are the valid starting points: every kind of file, real content.
 SOURCES = sorted(

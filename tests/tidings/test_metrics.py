@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 from tests.conftest import PROJECT_ROOT, SHARED
 from tests.generator.conftest import DEMO_NOW
-from tidings.charts import CHARTS, charts
-from tidings.cli import main
-from tidings.load import load
-from tidings.metrics import Metrics, compute, default_start
-from tidings.metrics_report import format_duration, to_csv, to_dict, to_text
+from tidings.cli.main import main
+from tidings.content.load import load
+from tidings.generator.charts import CHARTS, charts
+from tidings.ops.metrics import Metrics, compute, default_start
+from tidings.ops.metrics_report import format_duration, to_csv, to_dict, to_text
 
 SVG = "{http://www.w3.org/2000/svg}"
 GITHUB = SHARED / "data" / "githubstatus-history.json"

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tidings import clock, status
-from tidings.load import load
-from tidings.public import public_view
+from tidings import clock
+from tidings.content.load import load
+from tidings.content.public import public_view
+from tidings.ops import status
 
 MAINTENANCE = """\
 ---

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tidings.load import load
+from tidings.content.load import load
 
 PLANTED = """\
 runner_url: https://runner.example.com/

@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from tests.conftest import PROJECT_ROOT
-from tidings import oncall as oncall_module
-from tidings.cli import main
-from tidings.load import load
-from tidings.model import Schedule, ScheduleFile
-from tidings.oncall import (
+from tidings.cli.main import main
+from tidings.content.load import load
+from tidings.content.model import Schedule, ScheduleFile
+from tidings.generator.oncall_calendar import default_window, person_calendar, schedule_calendar, shift_uid
+from tidings.ops import oncall as oncall_module
+from tidings.ops.oncall import (
     OVERRIDE,
     Shift,
     merge_shifts,
@@ -34,7 +35,6 @@ from tidings.oncall import (
     shifts,
     wall_clock,
 )
-from tidings.oncall_calendar import default_window, person_calendar, schedule_calendar, shift_uid
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

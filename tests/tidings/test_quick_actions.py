@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tidings.edit import read_editable
-from tidings.model import Person
-from tidings.quick_actions import QuickActionError, apply, describe, parse, resolve
+from tidings.content.model import Person
+from tidings.ops.quick_actions import QuickActionError, apply, describe, parse, resolve
+from tidings.store.edit import read_editable
 
 PEOPLE = [
     Person(id="amara", name="Amara Okafor", chat={"slack": "U04AMARA01"}),
@@ -142,8 +142,8 @@ def test_apply_changes_the_tree_and_says_what_changed(tmp_path: Path) -> None:
 def test_the_readme_lists_every_action_and_every_command() -> None:
     from click import Group
 
-    from tidings.incident_cli import incident
-    from tidings.quick_actions import SPECS
+    from tidings.cli.incident import incident
+    from tidings.ops.quick_actions import SPECS
 
     from ..conftest import PROJECT_ROOT
 

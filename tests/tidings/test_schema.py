@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import PROJECT_ROOT
-from tidings.cli import main
-from tidings.documents import plain, read_markdown, read_yaml
-from tidings.layout import SCHEMA_DIR
-from tidings.schema import schema_files
+from tidings.cli.main import main
+from tidings.content.documents import plain, read_markdown, read_yaml
+from tidings.content.layout import SCHEMA_DIR
+from tidings.content.schema import schema_files
 
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from tests.conftest import MINIMAL_INCIDENT as MINIMAL_INCIDENT_TEXT
 from tests.conftest import MINIMAL_SITE as MINIMAL_SITE_TEXT
-from tidings.cli import main
-from tidings.load import load
+from tidings.cli.main import main
+from tidings.content.load import load
 
 SITE = """\
 title: Planted Errors Inc.

@@ -1,0 +1,1 @@
+"""Escalation: the tick that pages, its rules, the channels it notifies, ack links, announcements."""

@@ -1,0 +1,275 @@
+"""Incident news in Slack channels chosen by component or severity: `announce:` in notifications.yml.
+
+    announce:
+      - id: db-incidents
+        kind: slack
+        url_env: TIDINGS_SLACK_DB_WEBHOOK_URL
+        when: {components: [postgres, storage], severities: [critical, high]}
+        events: [opened, resolved]       # the default
+
+Pages go to a person through `channels:`; announcements go to a team's channel, once per event,
+whoever made it: the runner's alerts, Slack, `tidings incident`, a merged merge request. So they
+are read from git, not from the code paths that change incidents: `runner serve` walks the
+commits that reached the branch it pushes to (the remote's, else its own HEAD) since the last
+one it looked at, first parent only, and compares each incident file before and after each
+commit. A file that appears not resolved is `opened`; a status that becomes resolved is
+`resolved` (an incident imported already resolved is neither). The first look only remembers
+where the branch is, so turning this on never announces the past.
+
+The commit it got to is kept in `announced.json` in the runner's state folder, and each message
+sent in `announcements.jsonl` (fsynced, keyed by incident, event, time and channel), so a crash
+re-sends at most the one message in flight, with the same key in its text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tidings.content.layout import FOLDERS
+from tidings.content.load import load
+from tidings.content.model import AnnounceChannel, RetrySettings, StatusRepo
+from tidings.ops.history import snapshot
+from tidings.runner.escalation.notifiers import DeliveryError, _post, one_line, slack_escape, slack_link
+from tidings.runner.remote import REMOTE
+from tidings.store.edit import write_atomic
+from tidings.store.git import GitError, current_branch, git
+
+log = logging.getLogger(__name__)
+INCIDENTS = next(f.path for f in FOLDERS if f.kind == "incident")
+EMOJI = {"opened": ":rotating_light:", "resolved": ":white_check_mark:"}
+
+Send = Callable[[str, bytes, Mapping[str, str], float], None]
+
+
+@dataclass(frozen=True)
+class Event:
+    """An incident opened or resolved in a commit, with its fields as they were then."""
+
+    kind: str  # opened, resolved
+    incident: str
+    commit: str
+    data: dict[str, Any]
+
+    @property
+    def at(self) -> str:
+        field = "started_at" if self.kind == "opened" else "resolved_at"
+        return str(self.data.get(field) or "")
+
+    def key(self, channel: str) -> str:
+        text = "\0".join((self.incident, self.kind, self.at, channel))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def matches(channel: AnnounceChannel, event: Event) -> bool:
+    """Whether the channel wants this event: its kind, a component of it, its severity."""
+    if event.kind not in channel.events:
+        return False
+    components = event.data.get("components")
+    names = set(components) if isinstance(components, dict) else set()
+    if channel.when.components and not names & set(channel.when.components):
+        return False
+    severity = str(event.data.get("severity") or "unknown")
+    return not channel.when.severities or severity in channel.when.severities
+
+
+def _text(root: Path, rev: str, path: str) -> str | None:
+    try:
+        return git(root, "show", f"{rev}:{path}")
+    except GitError:
+        return None
+
+
+def events_between(root: Path, old: str, new: str) -> list[Event]:
+    """Incidents opened and resolved by the commits old..new (first parent), oldest first."""
+    out: list[Event] = []
+    for sha in git(root, "rev-list", "--reverse", "--first-parent", f"{old}..{new}").split():
+        listing = git(
+            root,
+            "diff-tree",
+            "-r",
+            "--no-commit-id",
+            "--name-status",
+            "--no-renames",
+            f"{sha}^",
+            sha,
+            "--",
+            INCIDENTS,
+        )
+        for line in listing.splitlines():
+            status, _, path = line.partition("\t")
+            if not path.endswith(".md") or status == "D":
+                continue
+            before = None if status == "A" else _text(root, f"{sha}^", path)
+            after = _text(root, sha, path)
+            new_data = snapshot(after).data if after else None
+            if new_data is None:
+                continue
+            old_data = snapshot(before).data if before else None
+            incident = Path(path).stem
+            resolved_now = new_data.get("status") == "resolved"
+            if old_data is None and not resolved_now:
+                out.append(Event("opened", incident, sha, new_data))
+            elif old_data is not None and resolved_now and old_data.get("status") != "resolved":
+                out.append(Event("resolved", incident, sha, new_data))
+    return out
+
+
+def payload(repo: StatusRepo, event: Event, key: str) -> dict[str, Any]:
+    """An incoming-webhook message: a line of text and Block Kit blocks."""
+    data = event.data
+    title = slack_escape(one_line(str(data.get("title") or event.incident)))
+    severity = slack_escape(str(data.get("severity") or "unknown"))
+    found = data.get("components")
+    components: dict[str, Any] = found if isinstance(found, dict) else {}
+    what = "opened" if event.kind == "opened" else "resolved"
+    status = slack_escape(str(data.get("status")))
+    headline = f"{EMOJI[event.kind]} Incident {what}: *{title}* ({severity}, {status})"
+    lines = [f"`{slack_escape(event.incident)}`"]
+    if components:
+        lines.append(
+            ", ".join(f"{slack_escape(str(c))} {slack_escape(str(i))}" for c, i in components.items())
+        )
+    base = repo.site.base_url
+    if data.get("published") and repo.site.incidents.publish and base:
+        lines.append(slack_link(f"{str(base).rstrip('/')}/incidents/{event.incident}.html", "Status page"))
+    given = data.get("links")
+    links: dict[str, Any] = given if isinstance(given, dict) else {}
+    lines += [slack_link(str(url), str(name).capitalize()) for name, url in links.items() if url]
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(lines) + f" · key {key}"}]},
+    ]
+    return {
+        "text": f"Incident {what}: {title} ({event.incident})",
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+class Announcer:
+    """Walks new commits on the runner's branch and tells each `announce:` channel what concerns it."""
+
+    def __init__(self, root: Path, state: Path, pushing: bool):
+        self.root = root
+        self.pushing = pushing
+        self.mark = state / "announced.json"
+        self.ledger = state / "announcements.jsonl"
+        self.sent: set[str] = set()
+        if self.ledger.exists():
+            for line in self.ledger.read_text(encoding="utf-8").splitlines():
+                try:
+                    self.sent.add(json.loads(line)["key"])
+                except (ValueError, KeyError):
+                    continue  # torn by a crash: that one message may go again, with its key
+
+    def _branch(self) -> str:
+        rev = f"{REMOTE}/{current_branch(self.root)}" if self.pushing else "HEAD"
+        return git(self.root, "rev-parse", "--verify", "--quiet", rev, check=False).strip()
+
+    def _seen(self) -> str:
+        try:
+            return str(json.loads(self.mark.read_text(encoding="utf-8"))["commit"])
+        except (OSError, ValueError, KeyError):
+            return ""
+
+    def _note(self, record: dict[str, Any]) -> None:
+        fd = os.open(self.ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.sent.add(record["key"])
+
+    def run_once(
+        self,
+        env: Mapping[str, str] | None = None,
+        send: Send = _post,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> list[dict[str, Any]]:
+        """Announce what the commits since the last look did; the records of what was sent."""
+        head = self._branch()
+        seen = self._seen()
+        if not head or head == seen:
+            return []
+        self.mark.parent.mkdir(parents=True, exist_ok=True)
+        if not seen or not _is_ancestor(self.root, seen, head):
+            if seen:
+                log.warning(
+                    "announcements: %s is no longer in the branch's history; starting from %s", seen, head
+                )
+            write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
+            return []
+        repo = load(self.root).repo
+        if not repo.notifications.announce:  # nothing to tell anyone: only move the mark
+            write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
+            return []
+        env = os.environ if env is None else env
+        done = []
+        for event in events_between(self.root, seen, head):
+            for channel in repo.notifications.announce:
+                key = event.key(channel.id)
+                if key in self.sent or not matches(channel, event):
+                    continue
+                record = self._send(repo, channel, event, key, env, send, sleep, repo.notifications.retry)
+                self._note(record)
+                done.append(record)
+        write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
+        return done
+
+    def _send(
+        self,
+        repo: StatusRepo,
+        channel: AnnounceChannel,
+        event: Event,
+        key: str,
+        env: Mapping[str, str],
+        send: Send,
+        sleep: Callable[[float], None],
+        retry: RetrySettings,
+    ) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "key": key,
+            "channel": channel.id,
+            "incident": event.incident,
+            "event": event.kind,
+            "commit": event.commit,
+        }
+        body = json.dumps(payload(repo, event, key), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+        delay = retry.backoff_seconds
+        for attempt in range(1, retry.attempts + 1):
+            try:
+                url = env.get(channel.url_env, "")
+                if not url:
+                    raise DeliveryError(f"the variable {channel.url_env} is not set", permanent=True)
+                send(url, body, headers, retry.timeout_seconds)
+                log.info("announced %s %s on %s", event.kind, event.incident, channel.id)
+                return {**record, "state": "sent", "attempts": attempt}
+            except DeliveryError as exc:
+                error, permanent = str(exc), exc.permanent
+            except Exception as exc:  # never stop announcing for one channel; the type only (secrets)
+                error, permanent = f"unexpected error ({type(exc).__name__})", True
+            log.warning("announcing %s on %s, try %d: %s", event.incident, channel.id, attempt, error)
+            if permanent or attempt == retry.attempts:
+                return {**record, "state": "failed", "attempts": attempt, "error": error}
+            sleep(delay)
+            delay *= 2
+        return {**record, "state": "failed", "attempts": retry.attempts}
+
+
+def _is_ancestor(root: Path, ancestor: str, rev: str) -> bool:
+    try:
+        git(root, "merge-base", "--is-ancestor", ancestor, rev)
+    except GitError:
+        return False
+    return True

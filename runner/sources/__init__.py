@@ -1,0 +1,1 @@
+"""Alert sources: each turns a posted payload into an AlertEvent (or a PayloadError)."""

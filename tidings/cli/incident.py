@@ -1,0 +1,394 @@
+"""`tidings incident ...`: change an incident from the command line; a thin layer over tidings.incidents.
+
+Every command that changes a file commits it with the person's git identity (`--author`, else git's
+user.name and user.email) and a `Tidings-Incident` trailer; `--no-commit` stages it instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from email.utils import parseaddr
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from tidings import clock
+from tidings.content.diagnostics import did_you_mean
+from tidings.content.load import load
+from tidings.content.model import IMPACTS, INCIDENT_STATUSES, SEVERITIES, Incident
+from tidings.ops.incidents import (
+    Actor,
+    Change,
+    IncidentError,
+    acknowledge,
+    apply_quick_actions_from_commits,
+    details,
+    find_incident,
+    list_incidents,
+    open_incident,
+    person_for_email,
+    resolve_incident,
+    set_published,
+    summary,
+    update_incident,
+)
+from tidings.ops.quick_actions import QuickActionError
+from tidings.store.edit import EditError
+from tidings.store.git import GitError, git, push
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group()
+def incident() -> None:
+    """Open, update, acknowledge, resolve, publish and read incidents; each change is a commit."""
+
+
+root_argument = click.argument(
+    "root", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+id_argument = click.argument("incident_id", metavar="ID")
+
+
+def _changing(command: F) -> F:
+    """The options every changing command shares, and its errors as click's."""
+
+    @click.option(
+        "--by", "person", help="Person id named in the timeline (default: the one whose email is yours)."
+    )
+    @click.option("--author", help='Commit as "Name <email>" (default: git\'s user.name and user.email).')
+    @click.option("--no-commit", is_flag=True, help="Stage the change (git add) without committing it.")
+    @click.option("--push/--no-push", "push_commit", default=False, help="Push the commit (never forced).")
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (IncidentError, QuickActionError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        except (EditError, GitError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _identity(root: Path, given: str | None) -> tuple[str, str]:
+    """(name, email) from --author, or git's user.name/user.email; a usage error when neither is set."""
+    if given is not None:
+        name, email = parseaddr(given)
+        if not name or "@" not in email:
+            raise click.UsageError(f'--author must look like "Name <email@example.com>", not {given!r}')
+        return name, email
+    name = git(root, "config", "user.name", check=False).strip()
+    email = git(root, "config", "user.email", check=False).strip()
+    if not name or not email:
+        raise click.UsageError(
+            'who is making this change? set git\'s user.name and user.email, or pass --author "Name <email>"'
+        )
+    return name, email
+
+
+def _actor(root: Path, person: str | None, author: str | None) -> Actor:
+    identity = _identity(root, author)
+    people = load(root).repo
+    if person is not None:
+        known = [p.id for p in people.people]
+        if person not in known:
+            raise click.UsageError(f"unknown person '{person}' {did_you_mean(person, known)}".strip())
+    else:
+        person = person_for_email(people, identity[1])
+    return Actor(name=person or identity[0], author=identity, person=person)
+
+
+def _finish(root: Path, result: Change, no_commit: bool, push_commit: bool) -> None:
+    if not result.changed:
+        click.echo(result.message)
+        return
+    if result.commit:
+        click.echo(f"{result.message} (commit {result.commit[:12]})")
+    else:
+        click.echo(
+            f"{result.message} (staged in {result.rel}, not committed)" if no_commit else result.message
+        )
+    if push_commit and result.commit:
+        pushed = push(root)
+        if not pushed.pushed:
+            raise click.ClickException(f"committed locally but not pushed: {pushed.reason}")
+
+
+def _body(body: str | None) -> str:
+    """--body as given; `-` reads it from standard input (multi-line text, quick actions)."""
+    if body == "-":
+        return sys.stdin.read()
+    return body or ""
+
+
+@incident.command("open")
+@root_argument
+@click.option("--title", help="The title (or the template's).")
+@click.option("--severity", type=click.Choice(SEVERITIES), help="Default: the template's, else unknown.")
+@click.option(
+    "--component",
+    "components",
+    multiple=True,
+    metavar="ID[=IMPACT]",
+    help=f"An affected component (repeatable); IMPACT one of {', '.join(IMPACTS)} (default partial_outage).",
+)
+@click.option("--status", type=click.Choice(INCIDENT_STATUSES), help="Default: investigating.")
+@click.option("--published/--unpublished", default=None, help="Default: unpublished (or the template's).")
+@click.option("--body", help="The first update (quick actions allowed; '-' reads standard input).")
+@click.option("--template", metavar="NAME", help="Start from content/templates/NAME.md.")
+@_changing
+def open_command(
+    root: Path,
+    title: str | None,
+    severity: str | None,
+    components: tuple[str, ...],
+    status: str | None,
+    published: bool | None,
+    body: str | None,
+    template: str | None,
+    person: str | None,
+    author: str | None,
+    no_commit: bool,
+    push_commit: bool,
+) -> None:
+    """Open a new incident in ROOT, with the id <date>-<slug of the title>, and commit it."""
+    result = open_incident(
+        root,
+        clock.now(),
+        _actor(root, person, author),
+        title=title,
+        severity=severity,
+        status=status,
+        components=components,
+        published=published,
+        body=_body(body),
+        template=template,
+        do_commit=not no_commit,
+    )
+    _finish(root, result, no_commit, push_commit)
+
+
+@incident.command("update")
+@id_argument
+@root_argument
+@click.option("--body", help="The update's text, with quick actions on lines of their own ('-': stdin).")
+@click.option("--status", type=click.Choice(INCIDENT_STATUSES), help="The incident's new status.")
+@click.option("--internal", is_flag=True, help="An internal update: never on the public page.")
+@_changing
+def update_command(
+    incident_id: str,
+    root: Path,
+    body: str | None,
+    status: str | None,
+    internal: bool,
+    person: str | None,
+    author: str | None,
+    no_commit: bool,
+    push_commit: bool,
+) -> None:
+    """Add a timeline update to incident ID; quick actions in --body act on the incident."""
+    result = update_incident(
+        root,
+        incident_id,
+        clock.now(),
+        _actor(root, person, author),
+        body=_body(body),
+        status=status,
+        internal=internal,
+        do_commit=not no_commit,
+    )
+    _finish(root, result, no_commit, push_commit)
+
+
+@incident.command("ack")
+@id_argument
+@root_argument
+@_changing
+def ack(
+    incident_id: str, root: Path, person: str | None, author: str | None, no_commit: bool, push_commit: bool
+) -> None:
+    """Acknowledge incident ID in ROOT: set acknowledged_at, add an internal update, commit.
+
+    Rules with `unless: acknowledged` stop paging. Acknowledging twice changes nothing.
+    """
+    actor = _actor(root, person, author)
+    result = acknowledge(
+        root, incident_id, clock.now(), by=actor.person, author=actor.author, do_commit=not no_commit
+    )
+    _finish(root, result, no_commit, push_commit)
+
+
+@incident.command("resolve")
+@id_argument
+@root_argument
+@click.option("--body", help="The resolving update (default: 'This incident has been resolved.').")
+@_changing
+def resolve_command(
+    incident_id: str,
+    root: Path,
+    body: str | None,
+    person: str | None,
+    author: str | None,
+    no_commit: bool,
+    push_commit: bool,
+) -> None:
+    """Resolve incident ID: status resolved, resolved_at now, a resolved update; commit."""
+    actor = _actor(root, person, author)
+    result = resolve_incident(root, incident_id, clock.now(), actor, _body(body), do_commit=not no_commit)
+    _finish(root, result, no_commit, push_commit)
+
+
+def _publish(root: Path, incident_id: str, published: bool, body: str | None, **who: Any) -> None:
+    actor = _actor(root, who["person"], who["author"])
+    result = set_published(
+        root, incident_id, clock.now(), actor, published, _body(body), do_commit=not who["no_commit"]
+    )
+    _finish(root, result, who["no_commit"], who["push_commit"])
+
+
+@incident.command("publish")
+@id_argument
+@root_argument
+@click.option("--body", help="A public update to add with it (needed when there is none yet).")
+@_changing
+def publish_command(incident_id: str, root: Path, body: str | None, **who: Any) -> None:
+    """Publish incident ID on the status page; it needs a public update."""
+    _publish(root, incident_id, True, body, **who)
+
+
+@incident.command("unpublish")
+@id_argument
+@root_argument
+@_changing
+def unpublish_command(incident_id: str, root: Path, **who: Any) -> None:
+    """Take incident ID off the status page (its file and history stay)."""
+    _publish(root, incident_id, False, None, **who)
+
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+def _local(repo_timezone: str, value: Any) -> str:
+    return value.astimezone(ZoneInfo(repo_timezone)).strftime("%Y-%m-%d %H:%M %z") if value else "-"
+
+
+@incident.command("list")
+@root_argument
+@click.option(
+    "--status",
+    type=click.Choice([*INCIDENT_STATUSES, "open"]),
+    help="Only incidents with this status ('open': not resolved).",
+)
+@click.option("--severity", type=click.Choice(SEVERITIES))
+@click.option("--published/--unpublished", default=None, help="Only published (or unpublished) incidents.")
+@format_option
+def list_command(
+    root: Path, status: str | None, severity: str | None, published: bool | None, fmt: str
+) -> None:
+    """List the incidents of ROOT, newest first."""
+    found = list_incidents(root, status, severity, published)
+    if fmt == "json":
+        click.echo(json.dumps([summary(i) for i in found], indent=2, ensure_ascii=False))
+        return
+    zone = load(root).repo.site.timezone
+    for i in found:
+        public = "published" if i.published else "unpublished"
+        started = _local(zone, i.started_at)
+        click.echo(f"{i.id}  {i.status}  {i.severity}  {public}  {started}  {i.title}")
+
+
+def _show_text(incident: Incident, zone: str) -> str:
+    lines = [
+        f"{incident.id}: {incident.title}",
+        f"  status {incident.status}, severity {incident.severity}, "
+        + ("published" if incident.published else "unpublished"),
+        f"  started {_local(zone, incident.started_at)}, "
+        f"acknowledged {_local(zone, incident.acknowledged_at)}, "
+        f"resolved {_local(zone, incident.resolved_at)}",
+    ]
+    if incident.components:
+        lines.append("  components: " + ", ".join(f"{c} {i}" for c, i in incident.components.items()))
+    for label, values in (
+        ("assignees", incident.assignees),
+        ("labels", incident.labels),
+        ("runbooks", incident.runbooks),
+    ):
+        if values:
+            lines.append(f"  {label}: {', '.join(values)}")
+    links = {k: v for k, v in incident.links.model_dump().items() if v}
+    for key, url in links.items():
+        lines.append(f"  {key}: {url}")
+    if incident.updates:
+        lines.append("timeline:")
+        for u in incident.updates:
+            tag = " [internal]" if u.internal else ""
+            who = f" ({u.author})" if u.author else ""
+            body = " ".join(u.body.split())
+            lines.append(f"  {_local(zone, u.at)}  {u.status}{tag}{who}: {body}")
+    if incident.notes:
+        lines.append("notes:")
+        for n in incident.notes:
+            who = f" ({n.author})" if n.author else ""
+            lines.append(f"  {_local(zone, n.at)}{who}: {' '.join(n.body.split())}")
+    if incident.body.strip():
+        lines += ["summary:", *(f"  {line}" for line in incident.body.strip().splitlines())]
+    return "\n".join(lines)
+
+
+@incident.command("show")
+@id_argument
+@root_argument
+@format_option
+def show_command(incident_id: str, root: Path, fmt: str) -> None:
+    """Show incident ID: its fields, timeline, notes and summary (internal ones too)."""
+    try:
+        found = find_incident(root, incident_id)
+    except IncidentError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if fmt == "json":
+        click.echo(json.dumps(details(found), indent=2, ensure_ascii=False))
+    else:
+        click.echo(_show_text(found, load(root).repo.site.timezone))
+
+
+@incident.command("quick-actions")
+@click.argument("revs", metavar="REV|A..B")
+@root_argument
+@click.option("--author", help='Commit as "Name <email>" (default: the runner\'s identity, as CI jobs do).')
+@click.option("--no-commit", is_flag=True, help="Stage the changes (git add) without committing them.")
+@click.option("--push/--no-push", "push_commit", default=False, help="Push the commits (never forced).")
+def quick_actions_command(
+    revs: str, root: Path, author: str | None, no_commit: bool, push_commit: bool
+) -> None:
+    """Apply the quick actions written in the messages of commit REV, or of the commits A..B.
+
+    A commit's actions act on the incidents its `Tidings-Incident` trailers name, else on every
+    incident file it adds or changes. Each commit is acted on once (a `Tidings-Quick-Actions-From`
+    trailer records it), so a CI job can run this on every push: `tidings incident quick-actions
+    $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA --push`.
+    """
+    identity = _identity(root, author) if author else None
+    try:
+        done = apply_quick_actions_from_commits(
+            root, revs, **({"author": identity} if identity else {}), do_commit=not no_commit
+        )
+    except (IncidentError, QuickActionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (EditError, GitError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not done:
+        click.echo(f"no quick actions to apply in {revs}")
+    for result in done:
+        _finish(root, result, no_commit, False)
+    if push_commit and any(r.commit for r in done):
+        pushed = push(root)
+        if not pushed.pushed:
+            raise click.ClickException(f"committed locally but not pushed: {pushed.reason}")

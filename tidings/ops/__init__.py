@@ -1,0 +1,1 @@
+"""Operations on the model: incidents, quick actions, history, on-call, metrics, status, importers."""

@@ -1,0 +1,278 @@
+"""Incident metrics over a period: frequency, time to acknowledge and to resolve, longest incidents, uptime.
+
+A pure library over the model: the period and `now` are arguments, nothing reads the clock, and
+every figure comes from the incident files. The rules, which `tidings metrics` states with its output:
+
+- An incident belongs to the period when it *started* in [start, end); with a component, only the
+  incidents that list that component.
+- Every incident counts, published or not: these are internal figures about how the team did, not
+  what the public page shows. `unpublished` says how many of them the public never saw.
+- MTTA is `acknowledged_at - started_at` over the incidents that were acknowledged. An incident that
+  never was (an imported history: Statuspage has no acknowledgement; an alert that resolved itself)
+  is left out of MTTA and counted in `unacknowledged`, because counting it as zero or as its whole
+  duration would make the figure up.
+- MTTR is `resolved_at - started_at` over the resolved incidents (the incident's `duration`: a
+  resolved one without `resolved_at` ends at its last update); the others are counted in `unresolved`.
+- Both come as the mean and the median: a few very long incidents drag the mean, the median is the
+  typical incident. Text, JSON and CSV name which is which.
+- By severity (all five, in order) and by component (every component, in the site file's order):
+  an incident on two components counts for each.
+- Frequency: incidents per ISO week (from Monday) and per calendar month, in the given timezone
+  (the site's), every week and month of the period listed, zeros included; the mean per week and
+  per month is the count over the period's length.
+- Uptime: per component over [start, min(end, now)), downtime weighted as the public uptime bars
+  weigh it (tidings.downtime: major outage fully, partial outage at 30%). Every incident that
+  overlaps the period counts for the part inside it, also one that started before it, and an
+  unresolved one lasts until `now`. Where a component's incidents overlap, the worst impact counts
+  at each moment, never two at once.
+- Longest: the resolved incidents of the period by duration, longest first.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tidings.content.model import SEVERITIES, Incident, StatusRepo
+from tidings.ops.downtime import downtime, impact_windows
+
+LONGEST = 10
+_WEEK = timedelta(days=7)
+_MONTH = timedelta(days=365.2425 / 12)
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Durations of some incidents: how many, their mean and their median (None when there are none)."""
+
+    count: int
+    mean: timedelta | None
+    median: timedelta | None
+
+    @classmethod
+    def of(cls, durations: Sequence[timedelta]) -> Stat:
+        if not durations:
+            return cls(0, None, None)
+        seconds = [d.total_seconds() for d in durations]
+        return cls(
+            len(seconds),
+            timedelta(seconds=statistics.fmean(seconds)),
+            timedelta(seconds=statistics.median(seconds)),
+        )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """MTTA and MTTR of one set of incidents: all of them, one severity's, or one component's."""
+
+    key: str  # "all", a severity, or a component id
+    name: str
+    incidents: int
+    mtta: Stat  # over the acknowledged incidents
+    mttr: Stat  # over the resolved incidents
+
+    @property
+    def unacknowledged(self) -> int:
+        return self.incidents - self.mtta.count
+
+    @property
+    def unresolved(self) -> int:
+        return self.incidents - self.mttr.count
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A week or a month of the period and how many incidents started in it."""
+
+    label: str  # "2026-W03" or "2026-03"
+    starts: date  # the week's Monday, the month's first day
+    incidents: int
+
+
+@dataclass(frozen=True)
+class LongIncident:
+    id: str
+    title: str
+    severity: str
+    started_at: datetime
+    resolved_at: datetime
+    components: tuple[str, ...]
+    published: bool
+
+    @property
+    def duration(self) -> timedelta:
+        return self.resolved_at - self.started_at
+
+
+@dataclass(frozen=True)
+class ComponentUptime:
+    """One component's uptime over the period, and the downtime behind it."""
+
+    component: str
+    name: str
+    percent: float | None  # None when the period has not begun by `now`
+    downtime: timedelta  # weighted: major outage fully, partial outage at 30%
+    major_outage: timedelta  # time whose worst impact was a major outage
+    partial_outage: timedelta  # time whose worst impact was a partial outage
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Every figure of one period (and optionally one component)."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+    timezone: str
+    component: str | None
+    incidents: int
+    unpublished: int
+    overall: Figures
+    by_severity: tuple[Figures, ...]
+    by_component: tuple[Figures, ...]
+    weeks: tuple[Bucket, ...]
+    months: tuple[Bucket, ...]
+    longest: tuple[LongIncident, ...]
+    uptime: tuple[ComponentUptime, ...]
+
+    @property
+    def per_week(self) -> float:
+        """Mean incidents a week: the count over the period's length."""
+        return self.incidents / ((self.end - self.start) / _WEEK)
+
+    @property
+    def per_month(self) -> float:
+        """Mean incidents a month (of 365.2425 / 12 days)."""
+        return self.incidents / ((self.end - self.start) / _MONTH)
+
+
+def _aware(when: datetime, name: str) -> datetime:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, not the naive {when.isoformat()}")
+    return when.astimezone(UTC)
+
+
+def figures(key: str, name: str, incidents: Sequence[Incident]) -> Figures:
+    """MTTA and MTTR (mean and median) of `incidents`, each over the incidents it applies to."""
+    acknowledged = [i.acknowledged_at - i.started_at for i in incidents if i.acknowledged_at is not None]
+    resolved = [d for d in (i.duration for i in incidents) if d is not None]
+    return Figures(key, name, len(incidents), Stat.of(acknowledged), Stat.of(resolved))
+
+
+def _weeks(incidents: Iterable[Incident], start: datetime, end: datetime, zone: ZoneInfo) -> list[Bucket]:
+    def monday(when: datetime) -> date:
+        day = when.astimezone(zone).date()
+        return day - timedelta(days=day.weekday())
+
+    counts: dict[date, int] = {}
+    for incident in incidents:
+        counts[monday(incident.started_at)] = counts.get(monday(incident.started_at), 0) + 1
+    out = []
+    week, last = monday(start), monday(end - timedelta(microseconds=1))
+    while week <= last:
+        year, number, _ = week.isocalendar()
+        out.append(Bucket(f"{year}-W{number:02d}", week, counts.get(week, 0)))
+        week += timedelta(days=7)
+    return out
+
+
+def _months(incidents: Iterable[Incident], start: datetime, end: datetime, zone: ZoneInfo) -> list[Bucket]:
+    def first(when: datetime) -> date:
+        return when.astimezone(zone).date().replace(day=1)
+
+    counts: dict[date, int] = {}
+    for incident in incidents:
+        counts[first(incident.started_at)] = counts.get(first(incident.started_at), 0) + 1
+    out = []
+    month, last = first(start), first(end - timedelta(microseconds=1))
+    while month <= last:
+        out.append(Bucket(f"{month:%Y-%m}", month, counts.get(month, 0)))
+        month = (month + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def default_start(repo: StatusRepo, now: datetime) -> datetime:
+    """Where a period without a start begins: when the first incident started (or 90 days before now)."""
+    first = min((i.started_at for i in repo.incidents), default=None)
+    return _aware(first, "started_at") if first is not None else _aware(now, "now") - timedelta(days=90)
+
+
+def compute(
+    repo: StatusRepo,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    component: str | None = None,
+    timezone: str | None = None,
+    longest: int = LONGEST,
+) -> Metrics:
+    """The metrics of the incidents of `repo` that started in [start, end), optionally on one component.
+
+    `timezone` (default: the site's) is where weeks and months begin. Raises ValueError for naive
+    times, an empty period or an unknown component.
+    """
+    start, end, now = _aware(start, "start"), _aware(end, "end"), _aware(now, "now")
+    if start >= end:
+        raise ValueError(f"the period is empty: {start.isoformat()} is not before {end.isoformat()}")
+    names = {c.id: c.name for c in repo.components}
+    if component is not None and component not in names:
+        raise ValueError(f"unknown component {component!r}")
+    zone_name = timezone or repo.site.timezone
+    zone = ZoneInfo(zone_name)
+
+    chosen = [
+        i
+        for i in repo.incidents
+        if start <= i.started_at < end and (component is None or component in i.components)
+    ]
+    chosen.sort(key=lambda i: (i.started_at, i.id))
+    components = [component] if component is not None else list(names)
+    # Components an incident names that the site file does not (only a repo with errors has them).
+    components += sorted({c for i in chosen for c in i.components if c not in names and component is None})
+
+    by_severity = tuple(figures(s, s, [i for i in chosen if i.severity == s]) for s in SEVERITIES)
+    by_component = tuple(
+        figures(c, names.get(c, c), [i for i in chosen if c in i.components]) for c in components
+    )
+    resolved = [(i, i.started_at + d) for i in chosen if (d := i.duration) is not None]
+    resolved.sort(key=lambda pair: (pair[0].started_at - pair[1], pair[0].started_at, pair[0].id))
+    long_ones = tuple(
+        LongIncident(i.id, i.title, i.severity, i.started_at, at, tuple(i.components), i.published)
+        for i, at in resolved[:longest]
+    )
+
+    windows = impact_windows(repo, now)
+    up_to = min(end, now)
+    uptime = []
+    for c in components:
+        down = downtime(windows.get(c, []), start, up_to)
+        uptime.append(
+            ComponentUptime(
+                c,
+                names.get(c, c),
+                down.uptime,
+                timedelta(seconds=down.weighted),
+                timedelta(seconds=down.seconds.get("major_outage", 0.0)),
+                timedelta(seconds=down.seconds.get("partial_outage", 0.0)),
+            )
+        )
+
+    return Metrics(
+        start=start,
+        end=end,
+        now=now,
+        timezone=zone_name,
+        component=component,
+        incidents=len(chosen),
+        unpublished=sum(1 for i in chosen if not i.published),
+        overall=figures("all", "All incidents", chosen),
+        by_severity=by_severity,
+        by_component=by_component,
+        weeks=tuple(_weeks(chosen, start, end, zone)),
+        months=tuple(_months(chosen, start, end, zone)),
+        longest=long_ones,
+        uptime=tuple(uptime),
+    )
