@@ -292,7 +292,7 @@ def test_a_demo_incident_from_its_files_to_the_runner_and_back(tmp_path: Path) -
 
 
 def test_the_runner_identity_can_be_set_for_verified_signatures(tmp_path):
-    code = "from tidings.gitstore import RUNNER_NAME as n, RUNNER_EMAIL as e; print(f'{n} <{e}>')"
+    code = "from tidings.store.git import RUNNER_NAME as n, RUNNER_EMAIL as e; print(f'{n} <{e}>')"
     env = {**os.environ, "TIDINGS_RUNNER_NAME": "Status bot", "TIDINGS_RUNNER_EMAIL": "Bot@Example.com"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Status bot <bot@example.com>"
