@@ -112,15 +112,6 @@ def _newest(host: str, sources: list[_Source], limit: int | None) -> list[_Candi
     return found[:limit] if limit is not None else found
 
 
-def _all_candidates(site: Site) -> list[_Candidate]:
-    """Every public update, newest first."""
-    return _newest(_host(site), _sources(site), None)
-
-
-def all_entries(site: Site) -> list[Entry]:
-    return [c.entry(site) for c in _all_candidates(site)]
-
-
 def _feed(site: Site, title: str, page: str, self_path: str, entries: list[Entry], fmt: str) -> bytes:
     fg = FeedGenerator()
     fg.id(site.absolute(page))

@@ -1,4 +1,4 @@
-"""Serving a site on a local address: a plain folder (`serve_folder`), or a live preview (`LiveSite`).
+"""Serving a live preview of a site on a local address (`LiveSite`, `serve_live`).
 
 The live preview, like `mkdocs serve`: builds into a temporary folder, watches the status repo's
 content, settings and templates (watchdog), waits for a burst of file events to settle, rebuilds
@@ -13,7 +13,6 @@ injected into pages as they are served, never written into the built site.
 from __future__ import annotations
 
 import contextlib
-import functools
 import html
 import json
 import logging
@@ -60,20 +59,6 @@ class CannotListen(Exception):
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s - %s", self.address_string(), format % args)
-
-
-def serve_folder(
-    folder: Path, host: str = "127.0.0.1", port: int = 8000, on_ready: Callable[[str], None] | None = None
-) -> None:
-    """Serve `folder` until interrupted; `on_ready` gets the URL once the socket is bound."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    with ThreadingHTTPServer((host, port), handler) as server:
-        bound_host, bound_port = server.server_address[:2]
-        url = f"http://{bound_host!s}:{bound_port}/"
-        if on_ready:
-            on_ready(url)
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
 
 
 def error_panel(diagnostics: list[Diagnostic]) -> str:

@@ -27,14 +27,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tidings import clock
+from tidings.runner import slack
 from tidings.runner.escalation.ack import ack_endpoint, retry_queued
 from tidings.runner.escalation.announce import Announcer
 from tidings.runner.escalation.tick import tick
 from tidings.runner.journal import Journal
 from tidings.runner.remote import Clone
 from tidings.runner.remote import state_dir as clone_state_dir
-from tidings.runner.service import parse
-from tidings.runner.slack import slack_endpoint
+from tidings.runner.sources import parse
 from tidings.runner.sources.events import PayloadError
 from tidings.runner.worker import Metrics, Worker, recover
 
@@ -178,13 +178,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         journal = Journal(state)
-        applied = recover(root, journal)
-        worker = Worker(root, journal, metrics, applied, do_push=do_push)
+        clone = clones["clone"] = Clone.open(root, do_push, state)
+        applied = recover(clone, journal)
+        worker = Worker(clone, journal, metrics, applied, commands={slack.KIND: slack.SlackCommands()})
         if not worker.integrations:
             journal.close()
             raise RuntimeError(f"no valid integrations in {root}/.gitlab/integrations.yml")
         holder["worker"] = worker
-        clone = clones["clone"] = Clone(root, worker.do_push, worker.lock, worker.reapply_from_remote, state)
         tasks = [asyncio.create_task(worker.run())]
         tasks.append(asyncio.create_task(announce(Announcer(root, state, worker.do_push), ANNOUNCE_SECONDS)))
         if tick_seconds:
@@ -205,6 +205,6 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/ack/{token:str}", ack_endpoint(lambda: clones["clone"]), methods=["GET", "POST"]),
-        Route("/slack/commands", slack_endpoint(lambda: holder["worker"], state), methods=["POST"]),
+        Route("/slack/commands", slack.slack_endpoint(lambda: holder["worker"], state), methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

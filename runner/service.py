@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +10,12 @@ from tidings import clock
 from tidings.content.load import load
 from tidings.content.model import Integration
 from tidings.runner.apply import Outcome, apply_event
-from tidings.runner.sources import alertmanager, generic
-from tidings.runner.sources.events import AlertEvent, PayloadError
-from tidings.store.git import PushResult, commit, current_branch, git, push
+from tidings.runner.remote import Clone, Published
+from tidings.runner.sources import parse
+from tidings.store.git import REMOTE, PushOutcome, PushResult, commit
 
 # How often `runner apply --push` re-applies onto a remote that changed under it before giving up.
 CONFLICT_RETRIES = 3
-PARSERS = {"alertmanager": alertmanager.parse, "generic": generic.parse}
 
 
 class UnknownIntegration(LookupError):
@@ -48,18 +45,6 @@ def find_integration(root: Path, integration_id: str | None, kind: str) -> tuple
     return result.repo, candidates[0]
 
 
-def parse(kind: str, body: bytes, integration: Integration, received_at: datetime) -> AlertEvent:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError("(body)", f"not JSON: {exc}") from exc
-    except RecursionError:
-        raise PayloadError("(body)", "not JSON we read: nested too deeply") from None
-    if kind == "generic":
-        return generic.parse(payload, integration, received_at)
-    return alertmanager.parse(payload, integration)
-
-
 def commit_outcome(root: Path, outcome: Outcome) -> str | None:
     if not outcome.changed or outcome.rel is None:
         return None
@@ -82,16 +67,20 @@ def apply_payload(
 ) -> Applied:
     """Apply one payload (the bytes as posted) and commit the change; push when asked."""
     now = clock.now()
+    clone = Clone.open(root, do_push)
+    # A person changed the same incident meanwhile: drop our commit, take theirs, apply again (as
+    # `runner serve` does), so the alert lands on their file instead of being lost.
+    clone.on_conflict = clone.take_remote
     for _ in range(CONFLICT_RETRIES):
         repo, integration = find_integration(root, integration_id, kind)
         event = parse(kind, body, integration, now)
         outcome = apply_event(root, repo, event, integration, now)
         sha = commit_outcome(root, outcome)
-        pushed = push(root) if do_push and sha else None
-        if pushed is None or not pushed.reason.startswith("conflict"):
-            return Applied(outcome, sha, pushed)
-        # A person changed the same incident meanwhile: drop our commit, take theirs, apply again
-        # (as `runner serve` does), so the alert lands on their file instead of being lost.
-        branch = current_branch(root)
-        git(root, "reset", "--quiet", "--hard", f"origin/{branch}")
-    return Applied(outcome, sha, pushed)
+        if not (do_push and sha):
+            return Applied(outcome, sha, None)
+        if not clone.pushing:
+            why = f"{root} has no remote {REMOTE!r}"
+            return Applied(outcome, sha, PushResult(PushOutcome.UNREACHABLE, 0, why))
+        if clone.publish() is not Published.CONFLICT:
+            return Applied(outcome, sha, clone.last_push)
+    return Applied(outcome, sha, clone.last_push)

@@ -409,11 +409,22 @@ def form_of(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
-def apply_entry(root: Path, repo: StatusRepo, record: Mapping[str, Any], journal: Mapping[str, str]) -> Reply:
-    """A journal entry of ours, applied (with its arrival time as "now", so a replay writes the same)."""
-    command = parse_command(form_of(base64.b64decode(record["body"])))
-    now = datetime.fromisoformat(record["received_at"])
-    return run_command(root, repo, command, now, journal)
+class SlackCommands:
+    """Slack's journal entries as the worker applies them (runner.worker.Command)."""
+
+    def apply(
+        self, root: Path, repo: StatusRepo, record: Mapping[str, Any], trailers: Mapping[str, str]
+    ) -> Reply:
+        """A journal entry of ours, applied (with its arrival time as "now", so a replay writes the same)."""
+        now = datetime.fromisoformat(record["received_at"])
+        try:
+            command = parse_command(form_of(base64.b64decode(record["body"])))
+        except CommandError as exc:  # checked on receipt; only a changed parser gets here
+            return Reply(f":warning: {exc}")
+        return run_command(root, repo, command, now, trailers)
+
+    def failed(self) -> Reply:
+        return Reply(":warning: the runner could not do that (see its log); nothing was changed")
 
 
 # --- HTTP ----------------------------------------------------------------------------------------------
@@ -442,7 +453,7 @@ def slack_endpoint(worker: Callable[[], Worker], state: Path) -> Callable[[Reque
     late: set[asyncio.Task[None]] = set()
 
     async def answer_later(url: str, seq: int) -> None:
-        reply = await wait_for_reply(worker(), seq, timeout=600)
+        reply = await worker().answers.wait(seq, timeout=600)
         if reply is not None and url:
             await asyncio.to_thread(post_reply, url, reply)
 
@@ -480,7 +491,7 @@ def slack_endpoint(worker: Callable[[], Worker], state: Path) -> Callable[[Reque
                 status_code=503,
                 headers={"Retry-After": "10"},
             )
-        reply = await wait_for_reply(the_worker, seq, timeout=REPLY_WAIT)
+        reply = await the_worker.answers.wait(seq, timeout=REPLY_WAIT)
         if reply is not None:
             return JSONResponse(reply.json())
         task = asyncio.create_task(answer_later(command.response_url, seq))
@@ -490,14 +501,3 @@ def slack_endpoint(worker: Callable[[], Worker], state: Path) -> Callable[[Reque
         return JSONResponse(Reply(f":hourglass: Working on it{why}; the answer follows here.").json())
 
     return endpoint
-
-
-async def wait_for_reply(worker: Worker, seq: int, timeout: float) -> Reply | None:
-    """The worker's answer to journal entry `seq`, once it has applied it (None after `timeout`)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        reply = worker.replies.pop(seq, None)
-        if reply is not None or loop.time() >= deadline:
-            return reply
-        await asyncio.sleep(0.02)

@@ -14,8 +14,11 @@ edited the same incident file), the worker drops its unpushed commits, takes the
 files, and re-applies the journal from the last seq of its own the remote holds: its events land on the
 fresh file, never as conflict markers. A remote that is down only delays the push.
 
-Slack slash commands (runner/slack.py) travel the same path: journalled, applied here under the
-same lock, each in a commit of its own carrying its seq, and answered once the step has pushed.
+Commands (Slack's slash commands, runner/slack.py) travel the same path: journalled, applied here
+under the same lock, each in a commit of its own carrying its seq, and answered (Answers) once the
+step has pushed. The worker knows them only as `Command`s by journal kind: app.py wires them in.
+
+Git goes through the clone (runner/remote.py), the runner's one git policy.
 """
 
 from __future__ import annotations
@@ -28,27 +31,84 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from tidings.content.load import load, refresh_incident
-from tidings.content.model import Integration
-from tidings.runner import slack
+from tidings.content.model import Integration, StatusRepo
 from tidings.runner.apply import apply_event
 from tidings.runner.journal import ID_TRAILER, SEQ_TRAILER, Entry, Journal
-from tidings.runner.service import parse
-from tidings.runner.slack import Reply
+from tidings.runner.remote import Clone, Published
+from tidings.runner.sources import parse
 from tidings.runner.sources.events import PayloadError
 from tidings.store.edit import EditError
-from tidings.store.git import GitError, commit, current_branch, git, push
+from tidings.store.git import commit, git
 
 log = logging.getLogger(__name__)
 BATCH_LIMIT = 500
 # A batch starts once no request has arrived for QUIET seconds, or MAX_DELAY after the first.
 QUIET = 0.05
 MAX_DELAY = 1.0
-REMOTE = "origin"
+
+
+class Command(Protocol):
+    """A kind of journal entry that is a command: applied alone, committed on its own, answered."""
+
+    def apply(
+        self, root: Path, repo: StatusRepo, record: Mapping[str, Any], trailers: Mapping[str, str]
+    ) -> Any:
+        """Apply it in the clone and commit, with `trailers` naming the journal entry; the answer."""
+        ...
+
+    def failed(self) -> Any:
+        """The answer when `apply` raised (a bug): the clone has been put back as it was."""
+        ...
+
+
+class Answers:
+    """Commands' answers, by journal seq, handed from the worker's thread to the requests awaiting them."""
+
+    KEEP = 1000  # answers nobody waited for (the request timed out) are forgotten beyond this
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: dict[int, Any] = {}
+        self._waiting: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
+
+    def give(self, seq: int, answer: Any) -> None:
+        """From the worker's thread: the answer to entry `seq`, to whoever waits (or comes) for it."""
+        with self._lock:
+            waiting = self._waiting.pop(seq, None)
+            if waiting is None:
+                self._ready[seq] = answer
+                while len(self._ready) > self.KEEP:
+                    del self._ready[min(self._ready)]
+                return
+        loop, future = waiting
+
+        def settle() -> None:
+            if not future.done():  # a waiter that timed out meanwhile has cancelled it
+                future.set_result(answer)
+
+        loop.call_soon_threadsafe(settle)
+
+    async def wait(self, seq: int, timeout: float) -> Any | None:
+        """The answer to entry `seq` once the worker has applied and pushed it (None after `timeout`)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if seq in self._ready:
+                return self._ready.pop(seq)
+            future: asyncio.Future[Any] = loop.create_future()
+            self._waiting[seq] = (loop, future)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            with self._lock:
+                self._waiting.pop(seq, None)
+            return None
 
 
 @dataclass
@@ -100,57 +160,48 @@ def commit_subject(actions: dict[str, list[str]]) -> str:
     return f"{len(actions)} incidents: " + ", ".join(f"{n} {action}" for action, n in counts.items())
 
 
-def has_remote(root: Path) -> bool:
-    return REMOTE in git(root, "remote", check=False).split()
-
-
-def recover(root: Path, journal: Journal) -> int:
-    """Drop edits a crash left uncommitted; return the seq up to which the clone holds `journal`."""
-    lock = root / ".git" / "index.lock"
-    if lock.exists():  # the runner owns this clone: a lock is a crash's leftover
-        lock.unlink()
-    # A crash inside `git rebase` (while pushing) leaves a detached HEAD: put the branch back first,
-    # or every later commit would land off the branch (and a push would create refs/heads/HEAD).
-    for leftover, command in (
-        ("rebase-merge", "rebase"),
-        ("rebase-apply", "rebase"),
-        ("MERGE_HEAD", "merge"),
-    ):
-        if (root / ".git" / leftover).exists():
-            log.warning("a crash left a %s in progress in %s; aborting it", command, root)
-            git(root, command, "--abort", check=False)
-    if current_branch(root) == "HEAD":
-        raise GitError(
-            f"{root} is on a detached HEAD: check out the branch the runner should commit to and start again"
-        )
-    git(root, "reset", "--quiet", "--hard", "HEAD")
-    git(root, "clean", "-fdq", "--", "content/incidents")
+def recover(clone: Clone, journal: Journal) -> int:
+    """Drop what a crash left in the clone; return the seq up to which the clone holds `journal`."""
+    clone.recover()
     if journal.legacy:
-        journal.adopt(legacy_applied_seq(root))
-    return last_applied_seq(root, journal.id)
+        journal.adopt(legacy_applied_seq(clone.root))
+    return last_applied_seq(clone.root, journal.id)
 
 
 class Worker:
-    def __init__(self, root: Path, journal: Journal, metrics: Metrics, applied: int, do_push: bool = True):
-        """`applied`: what `recover` returned, the seq up to which the journal is in git."""
-        self.root = root
+    def __init__(
+        self,
+        clone: Clone,
+        journal: Journal,
+        metrics: Metrics,
+        applied: int,
+        commands: Mapping[str, Command] | None = None,
+    ):
+        """`applied`: what `recover` returned, the seq up to which the journal is in git.
+        `commands`: the journal kinds that are commands, and how to apply each."""
+        self.clone = clone
+        self.root = clone.root
         self.journal = journal
         self.metrics = metrics
-        self.do_push = do_push and has_remote(root)
+        self.commands = dict(commands or {})
         self.applied = applied
         # A crash may have come between commit and push: then there is something to push first.
-        # Otherwise the first step syncs, so an alert is never applied on a config the remote replaced.
-        self.unpushed = self.do_push and self._ahead()
+        self.unpushed = clone.pushing and clone.ahead() > 0
         self.blocked = ""  # why the worker is waiting (an invalid repo), shown by /healthz
         self.integrations: dict[str, Integration] = {}
-        # Answers to Slack commands, by journal seq, until the endpoint that waits for one takes it;
-        # held in `_answers` until the step has pushed, so an answer speaks of what the remote holds.
-        self.replies: dict[int, Reply] = {}
-        self._answers: dict[int, Reply] = {}
+        # Commands' answers go out once their step has pushed, so an answer speaks of what the
+        # remote holds; a conflict that drops a command's commit applies it, and answers it, again.
+        self.answers = Answers()
+        self._answers: dict[int, Any] = {}
         # Held for every git operation in the clone: a step here, the escalation tick, an ack link.
-        self.lock = threading.Lock()
+        self.lock = clone.lock
+        clone.on_conflict = self.reapply_from_remote
         self._config_head = ""
         self.refresh_config()
+
+    @property
+    def do_push(self) -> bool:
+        return self.clone.pushing
 
     def refresh_config(self) -> None:
         """Re-read the integrations when the clone's HEAD moved (a merged config change)."""
@@ -164,24 +215,6 @@ class Worker:
     def depth(self) -> int:
         """Journal entries waiting to be applied (counted: a refused append leaves a gap in the seqs)."""
         return self.journal.waiting(self.applied)
-
-    def _upstream(self) -> str:
-        return f"{REMOTE}/{current_branch(self.root)}"
-
-    def _ahead(self) -> bool:
-        """Whether HEAD holds commits the remote's branch (as last fetched) does not; True if unknown."""
-        out = git(self.root, "rev-list", "--count", f"{self._upstream()}..HEAD", check=False).strip()
-        return not out.isdigit() or int(out) > 0
-
-    def sync(self) -> None:
-        """Fast-forward to what people merged, when nothing of ours is waiting to be pushed."""
-        if not self.do_push or self.unpushed:
-            return
-        try:
-            git(self.root, "fetch", "--quiet", REMOTE, current_branch(self.root))
-            git(self.root, "merge", "--quiet", "--ff-only", self._upstream())
-        except GitError as exc:
-            log.info("could not sync with the remote (will push later): %s", exc)
 
     def _failed(self, entry: Entry, reason: str) -> None:
         """Keep an entry that cannot be applied, with why, rather than dropping it silently."""
@@ -265,16 +298,16 @@ class Worker:
         return True
 
     def apply_entries(self, entries: list[Entry]) -> bool:
-        """Alerts in batches, one commit each; a Slack command alone, in its own commit."""
+        """Alerts in batches, one commit each; a command alone, in its own commit."""
         start = 0
         while start < len(entries):
-            if entries[start].record.get("kind") == slack.KIND:
+            if entries[start].record.get("kind") in self.commands:
                 if not self.apply_command(entries[start]):
                     return False
                 start += 1
                 continue
             end = start
-            while end < len(entries) and entries[end].record.get("kind") != slack.KIND:
+            while end < len(entries) and entries[end].record.get("kind") not in self.commands:
                 end += 1
             if not self.apply_batch(entries[start:end]):
                 return False
@@ -282,45 +315,42 @@ class Worker:
         return True
 
     def apply_command(self, entry: Entry) -> bool:
-        """Run one Slack command in the clone; its commit carries the journal seq like an alert batch's."""
+        """Run one command in the clone; its commit carries the journal seq like an alert batch's."""
         result = load(self.root)
         if result.errors:
             self.blocked = f"the status repo has {len(result.errors)} errors; run 'tidings validate'"
-            log.error("%s; not applying Slack commands until it is fixed", self.blocked)
+            log.error("%s; not applying commands until it is fixed", self.blocked)
             return False
         self.blocked = ""
+        command = self.commands[entry.record["kind"]]
         head = git(self.root, "rev-parse", "HEAD").strip()
         try:
-            reply = slack.apply_entry(self.root, result.repo, entry.record, self.journal.trailers(entry.seq))
-        except slack.CommandError as exc:  # checked on receipt; only a changed parser gets here
-            reply = slack.Reply(f":warning: {exc}")
+            answer = command.apply(self.root, result.repo, entry.record, self.journal.trailers(entry.seq))
         except Exception:  # a bug: say so, and leave the clone as it was
-            log.exception("Slack command (journal entry %d) failed", entry.seq)
-            recover(self.root, self.journal)
-            reply = slack.Reply(":warning: the runner could not do that (see its log); nothing was changed")
+            log.exception("command (journal entry %d) failed", entry.seq)
+            self.clone.recover()
+            answer = command.failed()
         if git(self.root, "rev-parse", "HEAD").strip() != head:
             self.metrics.commits += 1
             self.unpushed = self.do_push
             self._config_head = git(self.root, "rev-parse", "HEAD").strip()
         self.applied = entry.seq
-        self._answers[entry.seq] = reply
+        self._answers[entry.seq] = answer
         return True
 
     def _answer(self) -> None:
         """Hand over the answers of this step; those whose commits a conflict dropped come again."""
-        for seq, reply in sorted(self._answers.items()):
+        for seq, answer in sorted(self._answers.items()):
             if seq <= self.applied:
-                self.replies[seq] = reply
+                self.answers.give(seq, answer)
         self._answers.clear()
-        while len(self.replies) > 1000:  # answers nobody waited for (the request timed out)
-            del self.replies[min(self.replies)]
 
     def reapply_from_remote(self) -> None:
-        """Our commits conflict with the remote's: take the remote's files and re-apply our events."""
-        upstream = self._upstream()
+        """Our commits conflict with the remote's: take the remote's files and re-apply our entries."""
+        upstream = self.clone.upstream
         seq = last_applied_seq(self.root, self.journal.id, upstream)
         log.warning("rebase conflicted; re-applying journal entries after %d onto %s", seq, upstream)
-        git(self.root, "reset", "--quiet", "--hard", upstream)
+        self.clone.take_remote()
         self.metrics.reapplied += max(0, self.applied - seq)
         self.applied = seq
         self.unpushed = False
@@ -328,22 +358,22 @@ class Worker:
     def push_if_needed(self) -> None:
         if not self.unpushed:
             return
-        result = push(self.root, REMOTE)
-        if result.pushed:
+        published = self.clone.publish()
+        if published is Published.PUSHED:
             self.unpushed = False
             self.metrics.pushes += 1
-        elif result.reason.startswith("conflict"):
-            self.reapply_from_remote()
-        else:
+        elif published is Published.UNREACHABLE:
             self.metrics.push_failures += 1
-            log.warning("push failed, will retry: %s", result.reason)
+        # CONFLICT: reapply_from_remote ran (on_conflict); the next step applies the entries again.
 
     def step(self) -> bool:
         """One round: sync, apply what is waiting, push. True when there may be more to do now."""
         with self.lock:
-            self.sync()
-            self.refresh_config()
+            # Entries first, then the fetch: every entry is applied on what the remote held when it
+            # arrived, or newer (a merge pushed just before an alert is never missed).
             entries = self.journal.after(self.applied, BATCH_LIMIT)
+            self.clone.sync()
+            self.refresh_config()
             applied = bool(entries) and self.apply_entries(entries)
             was_unpushed = self.unpushed
             self.push_if_needed()

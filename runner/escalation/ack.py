@@ -38,7 +38,7 @@ from starlette.responses import HTMLResponse, Response
 from tidings import clock
 from tidings.content.documents import make_yaml, split_front_matter
 from tidings.ops.incidents import AckResult, IncidentError, acknowledge, incident_path, stamp
-from tidings.runner.remote import RUNNER_TRAILER, Clone
+from tidings.runner.remote import RUNNER_TRAILER, Clone, Published
 from tidings.store.edit import write_atomic
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
 
@@ -202,7 +202,7 @@ def push_queued(clone: Clone) -> bool:
         for _ in range(3):
             clone.sync()
             apply_queued(clone)
-            if clone.publish() != "conflict":
+            if clone.publish() is not Published.CONFLICT:
                 break
         settle_queued(clone)
         return not queue.entries()
@@ -232,7 +232,7 @@ def acknowledge_link(clone: Clone, claim: AckClaim, now: datetime) -> AckResult:
         for _ in range(3):
             clone.sync()
             result = _apply(clone, entry)  # after a conflict: on the remote's files, told truthfully
-            if clone.publish() != "conflict":
+            if clone.publish() is not Published.CONFLICT:
                 break
         settle_queued(clone)
         return result

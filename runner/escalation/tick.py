@@ -48,7 +48,7 @@ from tidings.ops.incidents import stamp
 from tidings.runner.escalation.ack import ack_secret, ack_url, apply_queued, make_token, settle_queued
 from tidings.runner.escalation.notifiers import Message, Sender, deliver
 from tidings.runner.escalation.rules import DuePage, escalations, is_resolved, owner, since, stops
-from tidings.runner.remote import RUNNER_TRAILER, Clone
+from tidings.runner.remote import RUNNER_TRAILER, Clone, Published
 from tidings.store.edit import read_editable, save, write_atomic
 from tidings.store.git import commit
 
@@ -362,7 +362,7 @@ def _record(
                 for rel in changed:
                     repo = refresh_incident(repo, rel)
             published = clone.publish()
-            if published == "conflict":
+            if published is Published.CONFLICT:
                 continue  # our commit is gone; plan again on the remote's files
             settle_queued(clone)
             if plan:
@@ -387,7 +387,7 @@ def _record(
                     # A remote that cannot be reached for a while must not silence paging (the
                     # remote may be what is down): the local commit is the record then, at the
                     # small risk of a second runner paging too.
-                    overdue = published == "unreachable" and now - page.at >= UNREACHABLE_GRACE
+                    overdue = published is Published.UNREACHABLE and now - page.at >= UNREACHABLE_GRACE
                     if page.key not in held[incident.path] and not overdue:
                         waiting.append(page.key)
                         continue

@@ -120,21 +120,6 @@ def untag(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[list[str | 
     return out, parent
 
 
-def model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
-    """The model class that the mapping at `loc` is validated against, if any."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if current is None:
-            return None
-        fields = {(f.alias or name): f for name, f in current.model_fields.items()}
-        if part not in fields:
-            return None
-        current = _unwrap_model(fields[part].annotation)
-    return current
-
-
 def allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 

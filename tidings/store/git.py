@@ -5,6 +5,7 @@ Runs the real `git` so hooks, signing config and credentials behave as they do f
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import subprocess
@@ -24,11 +25,29 @@ class GitError(Exception):
     """A git command failed; the message carries git's own words."""
 
 
+# The remote every clone Tidings writes to pushes to and syncs with: the one place that names it.
+REMOTE = "origin"
+
+
+class PushOutcome(enum.Enum):
+    """How a push ended; callers decide on this, never on the wording of `reason`."""
+
+    PUSHED = "pushed"
+    CONFLICT = "conflict"  # the rebase onto the remote's new commits conflicted; local commits kept
+    UNREACHABLE = "unreachable"  # the remote could not be fetched (down, or gone mid-push)
+    REJECTED = "rejected"  # still rejected after every retry (others kept pushing first)
+    DETACHED = "detached"  # the clone is on a detached HEAD: nothing was pushed
+
+
 @dataclass(frozen=True)
 class PushResult:
-    pushed: bool
+    outcome: PushOutcome
     attempts: int
-    reason: str = ""
+    reason: str = ""  # for people: what git said
+
+    @property
+    def pushed(self) -> bool:
+        return self.outcome is PushOutcome.PUSHED
 
 
 def git(root: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> str:
@@ -85,7 +104,7 @@ def current_branch(root: Path) -> str:
     return git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
 
 
-def push(root: Path, remote: str = "origin", attempts: int = 5) -> PushResult:
+def push(root: Path, remote: str = REMOTE, attempts: int = 5) -> PushResult:
     """Push the current branch; on rejection fetch, rebase onto what others pushed, and try again.
 
     Never forces. A rebase that conflicts is aborted and reported, leaving the local commits as
@@ -93,7 +112,7 @@ def push(root: Path, remote: str = "origin", attempts: int = 5) -> PushResult:
     """
     branch = current_branch(root)
     if branch == "HEAD":  # never push a detached HEAD: it would create refs/heads/HEAD on the remote
-        return PushResult(False, 0, "the clone is on a detached HEAD, not a branch")
+        return PushResult(PushOutcome.DETACHED, 0, "the clone is on a detached HEAD, not a branch")
     for attempt in range(1, attempts + 1):
         run = subprocess.run(
             ["git", "-C", str(root), "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
@@ -102,12 +121,12 @@ def push(root: Path, remote: str = "origin", attempts: int = 5) -> PushResult:
             check=False,
         )
         if run.returncode == 0:
-            return PushResult(True, attempt)
+            return PushResult(PushOutcome.PUSHED, attempt)
         log.info("push rejected (attempt %d): %s", attempt, run.stderr.strip())
         try:
             git(root, "fetch", "--quiet", remote, branch)
         except GitError as exc:
-            return PushResult(False, attempt, f"remote unreachable: {exc}")
+            return PushResult(PushOutcome.UNREACHABLE, attempt, f"remote unreachable: {exc}")
         rebase = subprocess.run(
             ["git", "-C", str(root), "rebase", "--quiet", f"{remote}/{branch}"],
             capture_output=True,
@@ -117,5 +136,7 @@ def push(root: Path, remote: str = "origin", attempts: int = 5) -> PushResult:
         )
         if rebase.returncode != 0:
             git(root, "rebase", "--abort", check=False)
-            return PushResult(False, attempt, f"conflict while rebasing onto {remote}/{branch}")
-    return PushResult(False, attempts, "still rejected after retries")
+            return PushResult(
+                PushOutcome.CONFLICT, attempt, f"conflict while rebasing onto {remote}/{branch}"
+            )
+    return PushResult(PushOutcome.REJECTED, attempts, "still rejected after retries")
