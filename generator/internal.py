@@ -28,7 +28,7 @@ from jinja2 import Environment, TemplateError
 from tidings import clock
 from tidings.content import urls
 from tidings.content.load import load
-from tidings.content.model import Incident, Policy, Schedule, StatusRepo
+from tidings.content.model import Incident, Schedule, StatusRepo
 from tidings.generator.build import BuildResult
 from tidings.generator.charts import CHARTS, charts
 from tidings.generator.oncall_calendar import default_window, person_calendar, schedule_calendar
@@ -41,6 +41,7 @@ from tidings.ops import status
 from tidings.ops.metrics import Metrics, compute, default_start
 from tidings.ops.metrics_report import format_duration, to_csv, to_json
 from tidings.ops.oncall import Shift, shift_at, shifts
+from tidings.ops.policies import policies_for
 
 # Left in every internal site beside write.MARKER: a folder with MARKER and without this one holds
 # a public site, which an internal build must never replace (it would publish the internal pages).
@@ -130,11 +131,6 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
         for runbook_id in incident.runbooks:
             used_by.setdefault(runbook_id, []).append(incident)
 
-    def policy_of(incident: Incident) -> Policy | None:
-        """The incident's policy, else the first policy among its components' (as escalation picks it)."""
-        ids = [incident.policy] + [components[c].policy for c in incident.components if c in components]
-        return next((policies[p] for p in ids if p is not None and p in policies), None)
-
     def public_incident_url(incident: Incident) -> str | None:
         return urls.public_incident_url(repo.site, incident, incident.published)
 
@@ -175,11 +171,13 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
     )
     yield page("incidents/index.html", "incidents.html", incidents=site.incidents_newest_first)
     for incident in repo.incidents:
+        escalation = policies_for(repo, incident)  # what the tick pages by, every one of them
         yield page(
             urls.incident_path(incident),
             "incident.html",
             incident=incident,
-            policy=policy_of(incident),
+            escalation=escalation,
+            policy=escalation[0] if escalation else None,  # for templates written before `escalation`
         )
     yield page("runbooks/index.html", "runbooks.html", items=sorted(repo.runbooks, key=lambda r: r.title))
     for runbook in repo.runbooks:
