@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from tidings.content import urls
-from tidings.content.model import IMPACTS, Component, Incident, Maintenance, slugify
+from tidings.content.model import Component, Incident, Maintenance, slugify
 from tidings.generator.markup import to_text
 from tidings.generator.site import Site, with_anchors
 from tidings.ops import status
@@ -115,7 +115,7 @@ def _components(site: Site) -> list[dict[str, Any]]:
 
 
 def _impact(incident: Incident) -> str:
-    worst = max(incident.components.values(), key=IMPACTS.index, default="operational")
+    worst = status.worst(incident.components.values())
     return max(INDICATOR[worst], SEVERITY_IMPACT[incident.severity], key=IMPACT_ORDER.index)
 
 
