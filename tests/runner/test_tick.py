@@ -237,8 +237,8 @@ CRASHING_TICK = """
 import os, sys
 from datetime import datetime
 from pathlib import Path
-from tidings.runner import notifiers
-from tidings.runner.tick import tick_root
+from tidings.runner.escalation import notifiers
+from tidings.runner.escalation.tick import tick_root
 
 def crash(channel, message, timeout, env, now):
     if sys.argv[3] == "after-send":
