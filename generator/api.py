@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from tidings.content.model import IMPACTS, Component, Incident, Maintenance, slugify
+from tidings.content import urls
+from tidings.content.model import Component, Incident, Maintenance, slugify
 from tidings.generator.markup import to_text
-from tidings.generator.site import Site, incident_path, maintenance_path, with_anchors
+from tidings.generator.site import Site, with_anchors
 from tidings.ops import status
 
 IMPACT_ORDER = ("none", "minor", "major", "critical")
@@ -114,7 +115,7 @@ def _components(site: Site) -> list[dict[str, Any]]:
 
 
 def _impact(incident: Incident) -> str:
-    worst = max(incident.components.values(), key=IMPACTS.index, default="operational")
+    worst = status.worst(incident.components.values())
     return max(INDICATOR[worst], SEVERITY_IMPACT[incident.severity], key=IMPACT_ORDER.index)
 
 
@@ -169,7 +170,7 @@ def _incident(site: Site, incident: Incident, page_id: str) -> dict[str, Any]:
         "monitoring_at": _time(site, _first_at(incident.updates, "monitoring")),
         "resolved_at": _time(site, incident.resolved_at),
         "impact": _impact(incident),
-        "shortlink": site.absolute(incident_path(incident)),
+        "shortlink": site.absolute(urls.incident_path(incident)),
         "started_at": _time(site, incident.started_at),
         "page_id": page_id,
         "incident_updates": _updates(site, incident.id, incident.updates, dict(incident.components)),
@@ -189,7 +190,7 @@ def _maintenance(site: Site, m: Maintenance, page_id: str) -> dict[str, Any]:
         "monitoring_at": None,
         "resolved_at": _time(site, m.scheduled_until) if state == "completed" else None,
         "impact": "maintenance",
-        "shortlink": site.absolute(maintenance_path(m)),
+        "shortlink": site.absolute(urls.maintenance_path(m)),
         "started_at": _time(site, m.scheduled_for),
         "page_id": page_id,
         "incident_updates": _updates(site, m.id, m.updates, dict.fromkeys(m.components, "under_maintenance")),

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC
-from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
 
+from tidings.content import urls
 from tidings.generator.markup import to_text
-from tidings.generator.site import Site, maintenance_path
+from tidings.generator.site import Site
 
 
 def render_calendar(site: Site) -> Iterator[tuple[str, bytes]]:
     config = site.repo.site
-    host = urlsplit(config.base_url or "").hostname or "tidings"
+    host = urls.host(config.base_url)
     cal = Calendar()
     cal.add("prodid", "-//Tidings//Maintenance calendar//EN")
     cal.add("version", "2.0")
@@ -33,8 +33,8 @@ def render_calendar(site: Site) -> Iterator[tuple[str, bytes]]:
         affected = ", ".join(names.get(c, c) for c in m.components)
         text = to_text(m.body)
         event.add("description", f"{text}\n\nComponents: {affected}".strip() if affected else text)
-        event.add("url", site.absolute(maintenance_path(m)))
+        event.add("url", site.absolute(urls.maintenance_path(m)))
         event.add("status", "CONFIRMED")
         event.add("transp", "OPAQUE")
         cal.add_component(event)
-    yield "maintenance.ics", cal.to_ical()
+    yield urls.MAINTENANCE_CALENDAR, cal.to_ical()

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
+from tidings.content import urls
 from tidings.content.model import Incident, Maintenance
 from tidings.generator.markup import to_html
-from tidings.generator.site import Site, incident_path, maintenance_path, with_anchors
+from tidings.generator.site import Site, with_anchors
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,6 @@ class Entry:
     at: datetime
     html: str
     components: tuple[str, ...]
-
-
-def _host(site: Site) -> str:
-    return urlsplit(site.repo.site.base_url or "").hostname or "tidings"
 
 
 TAG_DATE = "2026"
@@ -81,12 +77,12 @@ class _Source(NamedTuple):
 def _sources(site: Site) -> list[_Source]:
     """Every incident and maintenance with updates, the most recently updated first."""
     found = [
-        _Source(max(u.at for u in i.updates), "incident", i, i.started_at, incident_path(i))
+        _Source(max(u.at for u in i.updates), "incident", i, i.started_at, urls.incident_path(i))
         for i in site.repo.incidents
         if i.updates
     ]
     found += [
-        _Source(max(u.at for u in m.updates), "maintenance", m, m.scheduled_for, maintenance_path(m))
+        _Source(max(u.at for u in m.updates), "maintenance", m, m.scheduled_for, urls.maintenance_path(m))
         for m in site.repo.maintenance
         if m.updates
     ]
@@ -143,7 +139,7 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
     settings = site.repo.site.feeds
     if not settings.enabled:
         return
-    host, sources = _host(site), _sources(site)
+    host, sources = urls.host(site.repo.site.base_url), _sources(site)
     title = site.repo.site.title
     limit = settings.entries
     rendered: dict[str, Entry] = {}
@@ -152,11 +148,11 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
         return [rendered.setdefault(c.id, c.entry(site)) for c in chosen]
 
     newest = entries(_newest(host, sources, limit))
-    for fmt, ext in (("rss", "rss"), ("atom", "atom")):
-        yield f"history.{ext}", _feed(site, title, "index.html", f"history.{ext}", newest, fmt)
+    for fmt in urls.FEED_FORMATS:
+        yield urls.feed_path(fmt), _feed(site, title, urls.INDEX, urls.feed_path(fmt), newest, fmt)
     for component in site.repo.components:
         mine = entries(_newest(host, [x for x in sources if component.id in x.item.components], limit))
-        page = f"components/{component.id}.html"
-        for fmt, ext in (("rss", "rss"), ("atom", "atom")):
-            path = f"components/{component.id}.{ext}"
+        page = urls.component_path(component)
+        for fmt in urls.FEED_FORMATS:
+            path = urls.component_feed_path(component, fmt)
             yield path, _feed(site, f"{title}: {component.name}", page, path, mine, fmt)

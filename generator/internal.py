@@ -26,20 +26,22 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, TemplateError
 
 from tidings import clock
+from tidings.content import urls
 from tidings.content.load import load
-from tidings.content.model import Incident, Person, Policy, Runbook, Schedule, StatusRepo
+from tidings.content.model import Incident, Schedule, StatusRepo
 from tidings.generator.build import BuildResult
 from tidings.generator.charts import CHARTS, charts
 from tidings.generator.oncall_calendar import default_window, person_calendar, schedule_calendar
 from tidings.generator.pages import Output
 from tidings.generator.problems import BuildFailed, template_diagnostic
-from tidings.generator.site import Site, component_path, incident_path
+from tidings.generator.site import Site
 from tidings.generator.templates import environment, human_time
 from tidings.generator.write import MARKER, Progress, UnsafeOutput, check_output, write_site
 from tidings.ops import status
 from tidings.ops.metrics import Metrics, compute, default_start
 from tidings.ops.metrics_report import format_duration, to_csv, to_json
 from tidings.ops.oncall import Shift, shift_at, shifts
+from tidings.ops.policies import policies_for
 
 # Left in every internal site beside write.MARKER: a folder with MARKER and without this one holds
 # a public site, which an internal build must never replace (it would publish the internal pages).
@@ -47,22 +49,6 @@ INTERNAL_MARKER = ".tidings-internal"
 # How far ahead the on-call pages list shifts.
 ONCALL_DAYS = 28
 STATIC = {"static/style.css": "style.css", "static/internal.css": "internal_site/internal.css"}
-
-
-def internal_incident_path(incident: Incident) -> str:
-    return f"incidents/{incident.id}.html"
-
-
-def runbook_path(runbook: Runbook) -> str:
-    return f"runbooks/{runbook.id}.html"
-
-
-def schedule_calendar_path(schedule: Schedule) -> str:
-    return f"oncall/{schedule.id}.ics"
-
-
-def person_calendar_path(person: Person) -> str:
-    return f"oncall/people/{person.id}.ics"
 
 
 def check_internal_output(out: Path, root: Path) -> None:
@@ -145,10 +131,8 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
         for runbook_id in incident.runbooks:
             used_by.setdefault(runbook_id, []).append(incident)
 
-    def policy_of(incident: Incident) -> Policy | None:
-        """The incident's policy, else the first policy among its components' (as escalation picks it)."""
-        ids = [incident.policy] + [components[c].policy for c in incident.components if c in components]
-        return next((policies[p] for p in ids if p is not None and p in policies), None)
+    def public_incident_url(incident: Incident) -> str | None:
+        return urls.public_incident_url(repo.site, incident, incident.published)
 
     shared = {
         "site": repo.site,
@@ -159,12 +143,13 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
         "runbooks": runbooks,
         "schedules": schedules,
         "policies": policies,
-        "incident_path": internal_incident_path,
-        "runbook_path": runbook_path,
-        "schedule_calendar_path": schedule_calendar_path,
-        "person_calendar_path": person_calendar_path,
-        "public_component_path": component_path,
-        "public_incident_path": incident_path,
+        "incident_path": urls.incident_path,
+        "runbook_path": urls.runbook_path,
+        "schedule_calendar_path": urls.schedule_calendar_path,
+        "person_calendar_path": urls.person_calendar_path,
+        "public_component_path": urls.component_path,
+        "public_incident_path": urls.incident_path,  # for templates written before public_incident_url
+        "public_incident_url": public_incident_url,
         "rule_target": _rule_target,
         "on_call": {o.schedule.id: o for o in oncall},
     }
@@ -173,7 +158,7 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
         return Output(path, _page(env, f"internal_site/{template}", path, {**shared, **context}))
 
     yield page(
-        "index.html",
+        urls.INDEX,
         "index.html",
         active=site.active_incidents,
         states=site.states,
@@ -186,16 +171,18 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
     )
     yield page("incidents/index.html", "incidents.html", incidents=site.incidents_newest_first)
     for incident in repo.incidents:
+        escalation = policies_for(repo, incident)  # what the tick pages by, every one of them
         yield page(
-            internal_incident_path(incident),
+            urls.incident_path(incident),
             "incident.html",
             incident=incident,
-            policy=policy_of(incident),
+            escalation=escalation,
+            policy=escalation[0] if escalation else None,  # for templates written before `escalation`
         )
     yield page("runbooks/index.html", "runbooks.html", items=sorted(repo.runbooks, key=lambda r: r.title))
     for runbook in repo.runbooks:
         yield page(
-            runbook_path(runbook), "runbook.html", runbook=runbook, incidents=used_by.get(runbook.id, [])
+            urls.runbook_path(runbook), "runbook.html", runbook=runbook, incidents=used_by.get(runbook.id, [])
         )
     yield page("oncall/index.html", "oncall.html", oncall=oncall, days=ONCALL_DAYS)
     using = {p.id: [c for c in repo.components if c.policy == p.id] for p in repo.policies}
@@ -205,10 +192,10 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
     start, end = default_window(now)
     for schedule in repo.schedules:
         ics = partial(schedule_calendar, schedule, start, end, now, repo.people)
-        yield Output(schedule_calendar_path(schedule), ics)
+        yield Output(urls.schedule_calendar_path(schedule), ics)
     for person in repo.people:
         ics = partial(person_calendar, repo.schedules, person, start, end, now)
-        yield Output(person_calendar_path(person), ics)
+        yield Output(urls.person_calendar_path(person), ics)
     for name, data in charts(figures).items():
         yield _file(f"metrics/{name}", data)
     yield _file("metrics/metrics.json", to_json(figures).encode())

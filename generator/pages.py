@@ -19,8 +19,9 @@ from typing import Any
 
 from jinja2 import Environment
 
+from tidings.content import urls
 from tidings.content.model import Incident
-from tidings.generator.site import Site, component_path, history_path, incident_path, maintenance_path
+from tidings.generator.site import Site
 from tidings.ops import status
 
 # The index lists recent history only; older incidents live on the monthly history pages.
@@ -69,8 +70,7 @@ def _months(site: Site) -> list[tuple[tuple[int, int], list[Incident]]]:
 def month_pages(key: tuple[int, int], count: int) -> list[str]:
     """The paths of one month's history pages: the first is history/YYYY-MM.html."""
     pages = max(1, -(-count // MONTH_PAGE_SIZE))
-    first = history_path(*key)
-    return [first] + [first.replace(".html", f"-{n}.html") for n in range(2, pages + 1)]
+    return [urls.history_path(*key, part=n) for n in range(1, pages + 1)]
 
 
 def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterator[Output]:
@@ -82,10 +82,11 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
         "site": repo.site,
         "groups": {g.id: g for g in repo.groups},
         "components": {c.id: c for c in repo.components},
-        "incident_path": incident_path,
-        "component_path": component_path,
-        "maintenance_path": maintenance_path,
-        "history_path": history_path,
+        "incident_path": urls.incident_path,
+        "component_path": urls.component_path,
+        "maintenance_path": urls.maintenance_path,
+        "history_path": urls.history_path,
+        "component_feed_path": urls.component_feed_path,
     }
     now = {
         **shared,
@@ -112,17 +113,17 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
         "recent": recent,
         "recent_days": INDEX_HISTORY_DAYS,
     }
-    yield Output("index.html", _page(env, "index.html", "index.html", index))
+    yield Output(urls.INDEX, _page(env, "index.html", urls.INDEX, index))
 
     for incident in repo.incidents:
-        path = incident_path(incident)
+        path = urls.incident_path(incident)
         context = {**shared, "incident": incident}
         yield Output(
             path, _page(env, "incident.html", path, context), _key(context_key, path, incident.digest)
         )
 
     for component in repo.components:
-        path = component_path(component)
+        path = urls.component_path(component)
         mine = site.incidents_of(component.id)
         context = {
             **now,
@@ -157,22 +158,22 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
         key = _key(context_key, page["path"], *neighbours, *(i.digest for i in page["items"]))
         yield Output(page["path"], _page(env, "history_month.html", page["path"], context), key)
     yield Output(
-        "history/index.html",
+        urls.HISTORY_INDEX,
         _page(
             env,
             "history.html",
-            "history/index.html",
+            urls.HISTORY_INDEX,
             {**now, "months": [(key, len(items), month_pages(key, len(items))[0]) for key, items in months]},
         ),
     )
 
     maintenance = sorted(repo.maintenance, key=lambda m: m.scheduled_for, reverse=True)
     yield Output(
-        "maintenance/index.html",
+        urls.MAINTENANCE_INDEX,
         _page(
             env,
             "maintenance_index.html",
-            "maintenance/index.html",
+            urls.MAINTENANCE_INDEX,
             {
                 **now,
                 "upcoming": [m for m in maintenance if m.status_at(site.now) != "completed"],
@@ -181,7 +182,7 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
         ),
     )
     for m in repo.maintenance:
-        path = maintenance_path(m)
+        path = urls.maintenance_path(m)
         yield Output(
             path, _page(env, "maintenance.html", path, {**now, "m": m, "m_status": m.status_at(site.now)})
         )

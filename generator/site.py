@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from tidings.content import urls
 from tidings.content.model import Component, Incident, Maintenance, StatusRepo
 from tidings.generator.uptime import Uptime, uptime_by_component
 from tidings.ops import status
@@ -90,24 +91,7 @@ class Site:
 
     def absolute(self, path: str) -> str:
         """An absolute URL for feeds and the API; a root-relative path when no base_url is set."""
-        base = self.repo.site.base_url or "/"
-        return base.rstrip("/") + "/" + path.lstrip("/")
-
-
-def incident_path(incident: Incident) -> str:
-    return f"incidents/{incident.id}.html"
-
-
-def maintenance_path(maintenance: Maintenance) -> str:
-    return f"maintenance/{maintenance.id}.html"
-
-
-def component_path(component: Component) -> str:
-    return f"components/{component.id}.html"
-
-
-def history_path(year: int, month: int) -> str:
-    return f"history/{year:04d}-{month:02d}.html"
+        return urls.absolute(self.repo.site.base_url, path)
 
 
 def update_anchor(at: datetime) -> str:

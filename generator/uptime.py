@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tidings.content.model import IMPACTS, StatusRepo
+from tidings.content.model import StatusRepo
+from tidings.ops import status
 from tidings.ops.downtime import downtime, impact_windows
 
 
@@ -91,7 +92,7 @@ def uptime_by_component(repo: StatusRepo, now: datetime, zone: ZoneInfo, days: i
                         ids.append(item)
             down = downtime(spans, start, min(end, now))
             up = 100.0 if down.uptime is None else down.uptime
-            worst = max(impacts, key=IMPACTS.index, default="operational")
+            worst = status.worst(impacts)
             day_list.append(Day(day, up, worst, tuple(ids), down.seconds))
         result[component.id] = Uptime(tuple(day_list))
     return result

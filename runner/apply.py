@@ -15,8 +15,9 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from tidings.content.model import Incident, Integration, Policy, StatusRepo
+from tidings.content.model import Incident, Integration, StatusRepo
 from tidings.ops.incidents import new_incident_path
+from tidings.ops.policies import component_policies, fallback_policy
 from tidings.ops.quick_actions import reopen
 from tidings.runner.sources.events import AlertEvent
 from tidings.store.edit import new_editable, read_editable, save
@@ -152,19 +153,6 @@ def _add_update(updates: CommentedSeq, update: CommentedMap) -> None:
     updates.insert(index, update)
 
 
-def _component_policies(repo: StatusRepo, components: list[str]) -> list[str]:
-    found = (repo.get("components", c) for c in components)
-    return [p for p in (getattr(c, "policy", None) for c in found) if p]
-
-
-def _fallback_policy(repo: StatusRepo, components: list[str], integration: Integration) -> str | None:
-    """The integration's `policy:` for an incident its components give none (an unknown component,
-    or none labelled), so a critical alert still pages someone; None when it names no policy."""
-    if _component_policies(repo, components) or not integration.policy:
-        return None
-    return integration.policy if isinstance(repo.get("policies", integration.policy), Policy) else None
-
-
 def _open(
     root: Path, repo: StatusRepo, event: AlertEvent, integration: Integration, now: datetime
 ) -> Outcome:
@@ -179,8 +167,8 @@ def _open(
     if unknown:  # said in the timeline, so a person sees why no component shows the outage
         label = integration.component_label
         text += "\n" + "\n".join(f"- `{label}={c}` names no component of the page" for c in unknown)
-    policy = _fallback_policy(repo, components, integration)
-    if integration.policy and policy is None and not _component_policies(repo, components):
+    policy = fallback_policy(repo, components, integration.policy)
+    if integration.policy and policy is None and not component_policies(repo, components):
         text += f"\n- the integration's policy `{integration.policy}` is not defined: nobody is paged"
     first = _update(now, "investigating", text, integration.publish)
     data: dict[str, Any] = {

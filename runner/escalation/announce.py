@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tidings.content import urls
 from tidings.content.layout import FOLDERS
 from tidings.content.load import load
 from tidings.content.model import AnnounceChannel, RetrySettings, StatusRepo
@@ -137,9 +138,9 @@ def payload(repo: StatusRepo, event: Event, key: str) -> dict[str, Any]:
         lines.append(
             ", ".join(f"{slack_escape(str(c))} {slack_escape(str(i))}" for c, i in components.items())
         )
-    base = repo.site.base_url
-    if data.get("published") and repo.site.incidents.publish and base:
-        lines.append(slack_link(f"{str(base).rstrip('/')}/incidents/{event.incident}.html", "Status page"))
+    url = urls.public_incident_url(repo.site, event.incident, bool(data.get("published")))
+    if url:
+        lines.append(slack_link(url, "Status page"))
     given = data.get("links")
     links: dict[str, Any] = given if isinstance(given, dict) else {}
     lines += [slack_link(str(url), str(name).capitalize()) for name, url in links.items() if url]

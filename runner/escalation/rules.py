@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from tidings.content.model import Incident, Page, Policy, Rule, Schedule, StatusRepo
 from tidings.ops.oncall import person_on_call
+from tidings.ops.policies import policies_for
 
 KEY_HEX_DIGITS = 32
 
@@ -73,21 +74,6 @@ def since(incident: Incident) -> datetime:
 
 def _epoch(incident: Incident) -> datetime | None:
     return None if since(incident) == incident.started_at else since(incident)
-
-
-def policies_for(repo: StatusRepo, incident: Incident) -> list[Policy]:
-    """The incident's own `policy`, or else the distinct policies of its components, in their order."""
-    if incident.policy:
-        ids = [incident.policy]
-    else:
-        ids = []
-        for component_id in incident.components:
-            component = repo.get("components", component_id)
-            policy_id = getattr(component, "policy", None)
-            if policy_id and policy_id not in ids:
-                ids.append(policy_id)
-    policies = [repo.get("policies", policy_id) for policy_id in ids]
-    return [p for p in policies if isinstance(p, Policy)]
 
 
 def round_length(policy: Policy) -> timedelta:
@@ -148,7 +134,7 @@ def due_pages(repo: StatusRepo, incident: Incident, policy: Policy, now: datetim
 
 
 def escalations(repo: StatusRepo, now: datetime) -> list[DuePage]:
-    """Every page due at `now`, over every incident that is not resolved."""
+    """Every page due at `now`, over every incident that is not resolved, by each policy that applies."""
     due = []
     for incident in repo.incidents:
         if is_resolved(incident, now) or since(incident) > now:

@@ -41,6 +41,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from tidings.content import urls
 from tidings.content.documents import make_yaml, split_front_matter
 from tidings.content.load import load, refresh_incident
 from tidings.content.model import Incident, Page, Person, Policy, StatusRepo
@@ -408,7 +409,6 @@ def message_for(
     if secret and settings.runner_url and page.person:
         expires = at + timedelta(minutes=settings.ack_expires_minutes)
         link = ack_url(settings.runner_url, make_token(secret, incident.id, page.person, expires))
-    public = incident.published and repo.site.incidents.publish and repo.site.base_url
     return Message(
         key=page.key,
         at=at,
@@ -426,9 +426,7 @@ def message_for(
         schedule=page.schedule,
         person=person,
         ack_url=link,
-        incident_url=f"{str(repo.site.base_url).rstrip('/')}/incidents/{incident.id}.html"
-        if public
-        else None,
+        incident_url=urls.public_incident_url(repo.site, incident, incident.published),
         links={k: v for k, v in incident.links.model_dump().items() if v},
     )
 

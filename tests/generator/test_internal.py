@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +23,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.generator import test_privacy as privacy
 from tests.generator.conftest import DEMO_NOW
 from tidings.cli.main import main
+from tidings.content.load import load
 from tidings.generator.build import build
 from tidings.generator.charts import CHARTS
 from tidings.generator.internal import INTERNAL_MARKER, build_internal
@@ -294,6 +296,49 @@ def test_every_private_field_reaches_the_internal_site_and_no_public_output(mark
         if m.lower().encode() in p.read_bytes().lower()
     ]
     assert leaked == []
+
+
+TWO_TEAMS_SITE = """\
+title: Example Status
+base_url: https://status.example.com/
+services:
+  - {name: Web, id: web, policy: web-team}
+  - {name: API, id: api, policy: api-team}
+"""
+TWO_TEAMS_INCIDENT = """\
+---
+title: Web and API down
+status: investigating
+started_at: 2026-03-20T10:00:00Z
+components: {web: major_outage, api: major_outage}
+---
+"""
+
+
+def test_an_incident_shows_every_policy_the_tick_pages_by(make_repo, tmp_path, monkeypatch):
+    """Components on two policies: the tick pages both, so the incident's page names both."""
+    from tidings.runner.escalation.rules import escalations
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1774083600")
+    rule = "rules:\n  - {after_minutes: 0, person: alice}\n"
+    root = make_repo(
+        {
+            ".gitlab/status-page.yml": TWO_TEAMS_SITE,
+            "content/incidents/2026-03-20-down.md": TWO_TEAMS_INCIDENT,
+            "content/people.yml": "people:\n  - {id: alice, name: Alice}\n",
+            "content/oncall/policies/web-team.yml": "name: Web team\n" + rule,
+            "content/oncall/policies/api-team.yml": "name: API team\n" + rule,
+        },
+        minimal=False,
+    )
+    build_internal(root, tmp_path / "internal")
+    paged = {p.policy for p in escalations(load(root).repo, datetime(2026, 3, 20, 10, 1, tzinfo=UTC))}
+    assert paged == {"web-team", "api-team"}
+    html = (tmp_path / "internal/incidents/2026-03-20-down.html").read_text()
+    assert (
+        '<dt>Escalation</dt><dd><a href="../policies/index.html#policy-web-team">Web team</a>, '
+        '<a href="../policies/index.html#policy-api-team">API team</a> (from its components)</dd>'
+    ) in html
 
 
 def test_markdown_in_internal_fields_is_sanitised(make_repo, tmp_path):

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 from tidings.content.load import load
 from tidings.content.model import Incident, IncidentFile, Page, Policy, PolicyFile, StatusRepo
-from tidings.runner.escalation.rules import DuePage, due_pages, escalations, page_key, policies_for
+from tidings.ops.policies import policies_for
+from tidings.runner.escalation.rules import DuePage, due_pages, escalations, page_key
 
 # Tuesday 2026-11-17, 16:50 in Berlin: ten minutes before the business-hours layer of the primary
 # schedule ends (17:00 CET = 16:00 UTC) and the weekly layer takes over.

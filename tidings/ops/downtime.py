@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tidings.content.model import IMPACTS, StatusRepo
+from tidings.ops import status
 
 WEIGHT = {"major_outage": 1.0, "partial_outage": 0.3}
 
@@ -82,8 +83,9 @@ def downtime(windows: Iterable[Window], start: datetime, end: datetime) -> Downt
     previous: datetime | None = None
     for when, step, impact in events:
         if previous is not None and when > previous:
-            worst = max((i for i, n in active.items() if n > 0), key=IMPACTS.index, default=None)
-            if worst is not None:
+            down = [i for i, n in active.items() if n > 0]
+            if down:
+                worst = status.worst(down)
                 seconds[worst] = seconds.get(worst, 0.0) + (when - previous).total_seconds()
         active[impact] += step
         previous = when

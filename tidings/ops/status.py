@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from tidings.content.model import IMPACTS, Component, StatusRepo
@@ -23,8 +24,13 @@ DESCRIPTION = {
 }
 
 
-def worst(states: list[str]) -> str:
-    return max(states, key=IMPACTS.index, default="operational")
+def worst(impacts: Iterable[str]) -> str:
+    """The worst of these impacts (IMPACTS orders them, best first); operational when there are none.
+
+    The one ordering of impacts: a component's state, the page's, an incident's in the API, a day's
+    on the uptime bar, the downtime counted at each moment, and what an import keeps.
+    """
+    return max(impacts, key=IMPACTS.index, default="operational")
 
 
 def component_states(repo: StatusRepo, now: datetime) -> dict[str, str]:

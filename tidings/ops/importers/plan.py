@@ -35,8 +35,8 @@ from tidings.ops.importers.records import (
     UpdateRecord,
     make_id,
     stamp,
-    worst,
 )
+from tidings.ops.status import worst
 from tidings.store.edit import EditableFile, EditError, check, new_editable, read_editable, write_atomic
 
 Action = Literal["created", "updated", "unchanged"]

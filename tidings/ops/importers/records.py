@@ -14,9 +14,6 @@ from datetime import UTC, datetime
 
 from tidings.content.model import slugify
 
-# The Statuspage component vocabulary, best first (as tidings.model.IMPACTS).
-WORST_FIRST = ("major_outage", "partial_outage", "degraded_performance", "under_maintenance", "operational")
-
 
 class ImportFailed(Exception):
     """The input has problems; nothing was written. `problems` names each record and field."""
@@ -127,10 +124,6 @@ class ImportBatch:
     maintenance: list[MaintenanceRecord] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # items left out on purpose, with why
     problems: list[str] = field(default_factory=list)  # records left out because they are bad
-
-
-def worst(impacts: list[str]) -> str:
-    return min(impacts, key=WORST_FIRST.index)
 
 
 def stamp(dt: datetime) -> str:

@@ -47,8 +47,8 @@ from tidings.ops.importers.records import (
     as_utc_date,
     id_slug,
     parse_time,
-    worst,
 )
+from tidings.ops.status import worst
 
 KIND = "statuspage"
 SEVERITY = {"critical": "critical", "major": "high", "minor": "medium", "none": "unknown"}
