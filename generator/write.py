@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tidings.content.cache import CACHE_DIR
 from tidings.content.diagnostics import Diagnostic
+from tidings.errors import TidingsError, UsageError
 from tidings.generator.problems import BuildFailed, template_diagnostic
 
 if TYPE_CHECKING:
@@ -34,11 +35,11 @@ MARKER = ".tidings-site"
 PARALLEL_MIN = 400
 
 
-class OutputClash(Exception):
+class OutputClash(TidingsError):
     """Two renderers produced the same output path."""
 
 
-class UnsafeOutput(Exception):
+class UnsafeOutput(UsageError):
     """The output folder is one that replacing would destroy something (the repo, its content)."""
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tidings.errors import TidingsError
 from tidings.store.git import GitError, current_branch, git, push
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ RUNNER_TRAILER = "Tidings-Runner"
 Published = Literal["pushed", "unreachable", "conflict", "local"]
 
 
-class CloneConflict(Exception):
+class CloneConflict(TidingsError):
     """Local commits that are not the runner's conflict with the remote; a person must sort them out."""
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from tidings import clock
 from tidings.content.load import load
 from tidings.content.model import Integration
+from tidings.errors import TidingsError
 from tidings.runner.apply import Outcome, apply_event
 from tidings.runner.sources import alertmanager, generic
 from tidings.runner.sources.events import AlertEvent, PayloadError
@@ -21,11 +22,11 @@ CONFLICT_RETRIES = 3
 PARSERS = {"alertmanager": alertmanager.parse, "generic": generic.parse}
 
 
-class UnknownIntegration(LookupError):
+class UnknownIntegration(TidingsError, LookupError):
     pass
 
 
-class RepoInvalid(Exception):
+class RepoInvalid(TidingsError):
     """The status repo has errors; the runner changes nothing until a person fixes them."""
 
 

@@ -15,6 +15,7 @@ from tidings.content.diagnostics import did_you_mean
 from tidings.content.layout import SCHEMA_DIR, SITE_FILE
 from tidings.content.model import known_timezones, slugify
 from tidings.content.schema import schema_files
+from tidings.errors import TidingsError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,11 @@ CI_TEMPLATE_FILE = ".gitlab/ci/tidings.gitlab-ci.yml"
 EXAMPLE_INCIDENT = "content/incidents/example-incident.md"
 
 
-class BadAnswer(ValueError):
+class BadAnswer(UsageError, ValueError):
     """An answer that would give a repo that does not validate; the message says what to give."""
 
 
-class WouldOverwrite(Exception):
+class WouldOverwrite(TidingsError):
     """Files that exist already; nothing was written."""
 
     def __init__(self, paths: Sequence[str]):

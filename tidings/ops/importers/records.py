@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tidings.content.model import slugify
+from tidings.errors import TidingsError
 
 # The Statuspage component vocabulary, best first (as tidings.model.IMPACTS).
 WORST_FIRST = ("major_outage", "partial_outage", "degraded_performance", "under_maintenance", "operational")
 
 
-class ImportFailed(Exception):
+class ImportFailed(TidingsError):
     """The input has problems; nothing was written. `problems` names each record and field."""
 
     def __init__(self, problems: list[str], hint: str = ""):
