@@ -42,6 +42,9 @@ class OutputClash(TidingsError):
 class UnsafeOutput(UsageError):
     """The output folder is one that replacing would destroy something (the repo, its content)."""
 
+    def __init__(self, reason: str):
+        super().__init__(f"refusing to build there: {reason}")
+
 
 def check_output(out: Path, root: Path) -> None:
     """Refuse an output folder that is, holds, or sits inside the sources, or a folder of other files."""

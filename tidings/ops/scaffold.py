@@ -34,9 +34,13 @@ class BadAnswer(UsageError, ValueError):
 class WouldOverwrite(TidingsError):
     """Files that exist already; nothing was written."""
 
-    def __init__(self, paths: Sequence[str]):
+    def __init__(self, paths: Sequence[str], root: Path = Path(".")):
         self.paths = list(paths)
-        super().__init__(f"{len(self.paths)} file(s) exist already: {', '.join(self.paths)}")
+        listing = "".join(f"\n  {p}" for p in self.paths)
+        super().__init__(
+            f"{root} has files that 'tidings init' would overwrite:{listing}",
+            hint="nothing was written; use --force to overwrite them",
+        )
 
 
 @dataclass(frozen=True)
@@ -288,7 +292,7 @@ def create(
     planned = files(answers, now)
     clash = existing(root, list(planned))
     if clash and not force:
-        raise WouldOverwrite(clash)
+        raise WouldOverwrite(clash, root)
     for rel, text in planned.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
