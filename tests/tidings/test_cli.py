@@ -463,3 +463,26 @@ def test_every_help_shows_what_the_reference_shows() -> None:
         for p in command.params:
             if isinstance(p, click.Option) and not p.hidden:
                 assert any(n in usage.stdout for n in p.opts), f"{name}: {p.opts} not in --help"
+
+
+def test_build_loads_no_on_call_import_or_metrics_code(make_repo, tmp_path: Path) -> None:
+    """Commands are imported when used: `tidings build` must not pay for the others' imports."""
+    root = make_repo()
+    code = (
+        "import sys; from tidings.cli.main import main\n"
+        "try:\n    main(['build', sys.argv[1], '--out', sys.argv[2]])\n"
+        "except SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('tidings.cli.', 'tidings.ops.'))))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(root), str(tmp_path / "public")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    loaded = run.stdout.splitlines()[-1]
+    for heavy in ("tidings.cli.oncall", "tidings.cli.importer", "tidings.cli.metrics", "tidings.ops.oncall"):
+        assert f"'{heavy}'" not in loaded, loaded
+    assert "'tidings.ops.importers" not in loaded and "'tidings.ops.metrics" not in loaded, loaded
+    assert "'tidings.cli.site'" in loaded  # the check sees what it should
