@@ -28,6 +28,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from tidings.content.diagnostics import Diagnostic
+from tidings.errors import UsageError
 from tidings.generator.problems import BuildFailed
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ RELOAD_SCRIPT = """<script>
 </script>"""
 
 
-class CannotListen(Exception):
+class CannotListen(UsageError):
     """The address is taken (or not ours to bind)."""
 
 

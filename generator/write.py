@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tidings.content.cache import CACHE_DIR
 from tidings.content.diagnostics import Diagnostic
+from tidings.errors import TidingsError, UsageError
 from tidings.generator.problems import BuildFailed, template_diagnostic
 
 if TYPE_CHECKING:
@@ -34,12 +35,15 @@ MARKER = ".tidings-site"
 PARALLEL_MIN = 400
 
 
-class OutputClash(Exception):
+class OutputClash(TidingsError):
     """Two renderers produced the same output path."""
 
 
-class UnsafeOutput(Exception):
+class UnsafeOutput(UsageError):
     """The output folder is one that replacing would destroy something (the repo, its content)."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"refusing to build there: {reason}")
 
 
 def check_output(out: Path, root: Path) -> None:

@@ -30,6 +30,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tidings.errors import TidingsError
 from tidings.store.git import REMOTE, GitError, PushOutcome, PushResult, current_branch, git, push
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Published(enum.Enum):
     LOCAL = "local"  # no remote to push to (or pushing is off): commits stay local
 
 
-class CloneConflict(Exception):
+class CloneConflict(TidingsError):
     """Local commits that are not the runner's conflict with the remote; a person must sort them out."""
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from tidings import clock
 from tidings.content.load import load
 from tidings.content.model import Integration
+from tidings.errors import TidingsError
 from tidings.runner.apply import Outcome, apply_event
 from tidings.runner.remote import Clone, Published
 from tidings.runner.sources import parse
@@ -18,11 +19,11 @@ from tidings.store.git import REMOTE, PushOutcome, PushResult, commit
 CONFLICT_RETRIES = 3
 
 
-class UnknownIntegration(LookupError):
+class UnknownIntegration(TidingsError, LookupError):
     pass
 
 
-class RepoInvalid(Exception):
+class RepoInvalid(TidingsError):
     """The status repo has errors; the runner changes nothing until a person fixes them."""
 
 

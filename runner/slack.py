@@ -48,6 +48,7 @@ from tidings import clock
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
 from tidings.content.model import INCIDENT_STATUSES, SEVERITIES, Incident, StatusRepo
+from tidings.errors import UsageError
 from tidings.ops.incidents import (
     Actor,
     Change,
@@ -91,7 +92,7 @@ FIRST_WORD = re.compile(r"\s*(\S+)[ \t]*(?:\r?\n)?(.*)", re.DOTALL)
 OPTION = re.compile(r"^(sev|severity|comp|component|status|template):(.+)$", re.IGNORECASE)
 
 
-class CommandError(Exception):
+class CommandError(UsageError):
     """A command Slack sent that we cannot run as written; the message says how to write it."""
 
 

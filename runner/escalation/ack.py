@@ -37,6 +37,7 @@ from starlette.responses import HTMLResponse, Response
 
 from tidings import clock
 from tidings.content.documents import make_yaml, split_front_matter
+from tidings.errors import TidingsError
 from tidings.ops.incidents import AckResult, IncidentError, acknowledge, incident_path, stamp
 from tidings.runner.remote import RUNNER_TRAILER, Clone, Published
 from tidings.store.edit import write_atomic
@@ -50,7 +51,7 @@ VIA = "an ack link"
 RETRY_SECONDS = 2.0  # how often `runner serve` without a tick pushes acks the remote lacks
 
 
-class BadToken(Exception):
+class BadToken(TidingsError):
     """A link that is not ours, was changed, or has expired."""
 
 

@@ -40,6 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tidings.content.model import Channel, EmailChannel, Person, RetrySettings, SlackChannel, WebhookChannel
+from tidings.errors import TidingsError
 
 log = logging.getLogger(__name__)
 SIGNATURE_VERSION = "v1"
@@ -49,7 +50,7 @@ USER_AGENT = "tidings-runner"
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-class DeliveryError(Exception):
+class DeliveryError(TidingsError):
     """One try failed; `permanent` when trying again cannot help."""
 
     def __init__(self, message: str, permanent: bool = False):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tidings.errors import TidingsError
 
-class PayloadError(ValueError):
+
+class PayloadError(TidingsError, ValueError):
     """Valid JSON of the wrong shape; `field` names where."""
 
     def __init__(self, field: str, message: str):

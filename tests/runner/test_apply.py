@@ -17,7 +17,7 @@ from tidings.store.git import git
 
 def apply(clone: Path, name: str, *extra: str, source: str = "alertmanager") -> str:
     payload = RAW / f"{name}.body" if source == "alertmanager" and "/" not in name else name
-    run = CliRunner().invoke(main, ["runner", "apply", str(clone), "--source", source, *extra, str(payload)])
+    run = CliRunner().invoke(main, ["runner", "apply", str(payload), str(clone), "--source", source, *extra])
     assert run.exit_code == 0, run.output
     return run.output.split()[0]
 
@@ -142,7 +142,7 @@ def test_bad_payloads_are_refused_and_write_nothing(clone, tmp_path, body, messa
     payload = tmp_path / "bad.json"
     payload.write_bytes(body)
     head = git(clone, "rev-parse", "HEAD")
-    run = CliRunner().invoke(main, ["runner", "apply", str(clone), "--source", "alertmanager", str(payload)])
+    run = CliRunner().invoke(main, ["runner", "apply", str(payload), str(clone), "--source", "alertmanager"])
     assert run.exit_code == 1 and message in run.output
     assert git(clone, "rev-parse", "HEAD") == head
     assert git(clone, "status", "--porcelain") == ""
@@ -217,12 +217,12 @@ def test_an_end_before_the_start_is_refused(clone, tmp_path):
         [
             "runner",
             "apply",
+            str(payload),
             str(clone),
             "--source",
             "generic",
             "--integration",
             "uptime-checks",
-            str(payload),
         ],
     )
     assert run.exit_code == 1 and "end_time" in run.output and "before start_time" in run.output

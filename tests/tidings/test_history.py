@@ -235,15 +235,19 @@ def test_cli_text_json_and_errors(story: Path, tmp_path: Path) -> None:
     assert [c["who"] for c in as_json] == ["alice", "runner", "bob", "alice", "bob", "alice"]
     assert as_json[1]["trailers"]["Tidings-Fingerprint"] == ["3f1b2c4d"]
 
-    everything = runner.invoke(main, ["log", str(story)])  # a folder alone is ROOT
+    everything = runner.invoke(main, ["-C", str(story), "log"])  # every incident: no INCIDENT
     assert everything.exit_code == 0 and "2026-03-14-api-errors" in everything.output
+    # A folder is never taken for ROOT in INCIDENT's place (no guessing); the hint says how to ask.
+    folder = runner.invoke(main, ["log", str(story), str(story)])
+    assert folder.exit_code == 2 and f"no incident {str(story)!r}" in folder.output
+    assert f"tidings -C {story} log" in folder.output
 
     typo = runner.invoke(main, ["log", "2026-03-14-api-erors", str(story)])
     assert typo.exit_code == 2 and "did you mean '2026-03-14-api-errors'?" in typo.output
 
     not_git = tmp_path / "plain"
     shutil.copytree(story, not_git, ignore=shutil.ignore_patterns(".git"))
-    failed = runner.invoke(main, ["log", str(not_git)])
+    failed = runner.invoke(main, ["-C", str(not_git), "log"])
     assert failed.exit_code == 1 and "not in a git repository" in failed.output
 
 

@@ -495,17 +495,17 @@ def test_dry_run_and_quiet(tmp_path, make_repo, history):
 
 
 def test_a_progress_bar_only_on_a_terminal(monkeypatch):
-    from tidings.cli import importer as import_cli
+    from tidings.cli import common
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    assert import_cli._progress(quiet=False) is None  # pytest's stderr is no terminal
+    assert common.progress_bar(silent=False) is None  # pytest's stderr is no terminal
     terminal = Terminal()
-    monkeypatch.setattr(import_cli.sys, "stderr", terminal)
-    assert import_cli._progress(quiet=True) is None
-    bar = import_cli._progress(quiet=False)
+    monkeypatch.setattr(common.sys, "stderr", terminal)
+    assert common.progress_bar(silent=True) is None
+    bar = common.progress_bar(silent=False)
     assert bar is not None
     assert list(bar([1, 2, 3], "Importing")) == [1, 2, 3]
     assert "Importing" in terminal.getvalue()

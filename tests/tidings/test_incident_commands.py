@@ -561,7 +561,7 @@ def test_the_runners_commits_carry_no_quick_actions(repo: Path, tmp_path: Path) 
         }
         payload.write_text(json.dumps(alert))
         run = CliRunner().invoke(
-            main, ["runner", "apply", str(repo), "--source", "generic", str(payload)], catch_exceptions=False
+            main, ["runner", "apply", str(payload), str(repo), "--source", "generic"], catch_exceptions=False
         )
         assert run.exit_code == 0, run.output
     assert "/login returns 500" in _git(repo, "log", "-1", "--format=%B")

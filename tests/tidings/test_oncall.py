@@ -826,16 +826,18 @@ def test_a_person_calendar_spans_schedules_in_the_persons_timezone():
 # --- the CLI ----------------------------------------------------------------------------------------
 
 
-def run(*args: str, epoch: str = EPOCH_AUG_14) -> Any:
-    return CliRunner().invoke(main, ["oncall", *args], env={"SOURCE_DATE_EPOCH": epoch})
+def run(*args: str, root: Path | None = None, epoch: str = EPOCH_AUG_14) -> Any:
+    """`tidings oncall ARGS`, with `-C root` when given (ROOT cannot follow an optional SCHEDULE left out)."""
+    where = ["-C", str(root)] if root is not None else []
+    return CliRunner().invoke(main, [*where, "oncall", *args], env={"SOURCE_DATE_EPOCH": epoch})
 
 
 def test_cli_now_in_text_and_json():
-    text = run("now", "--root", str(PROJECT_ROOT))
+    text = run("now", root=PROJECT_ROOT)
     assert text.exit_code == 0, text.output
     assert "primary   jonas (Jonas Weber)  rotation 'Berlin business hours'" in text.stdout
     assert "until Fri 2026-08-14 17:00 +02:00" in text.stdout
-    data = json.loads(run("now", "primary", "--root", str(PROJECT_ROOT), "--format", "json").stdout)
+    data = json.loads(run("now", "primary", str(PROJECT_ROOT), "--format", "json").stdout)
     assert data["at"] == "2026-08-14T10:00:00+00:00"
     (row,) = data["on_call"]
     assert row["person"] == "jonas" and row["person_name"] == "Jonas Weber" and row["layer"] == 1
@@ -843,19 +845,17 @@ def test_cli_now_in_text_and_json():
 
 
 def test_cli_at_a_time():
-    data = json.loads(
-        run("at", "2026-12-25T12:00:00Z", "--root", str(PROJECT_ROOT), "--format", "json").stdout
-    )
+    data = json.loads(run("at", "2026-12-25T12:00:00Z", "--format", "json", root=PROJECT_ROOT).stdout)
     by_id = {row["schedule"]: row for row in data["on_call"]}
     assert by_id["primary"]["person"] == "jonas" and by_id["primary"]["override"] is True
     assert by_id["primary"]["rotation"] == "override"
     assert by_id["database"]["starts_at"].endswith("-05:00")
-    text = run("at", "2026-03-02T07:00:00-05:00", "database", "--root", str(PROJECT_ROOT))
+    text = run("at", "2026-03-02T07:00:00-05:00", "database", str(PROJECT_ROOT))
     assert text.exit_code == 0 and text.stdout.strip() == "database  nobody on call"
 
 
 def test_cli_shifts_in_text_and_json():
-    args = ["shifts", "database", "--from", "2026-10-31", "--to", "2026-11-03", "--root", str(PROJECT_ROOT)]
+    args = ["shifts", "database", "--from", "2026-10-31", "--to", "2026-11-03", str(PROJECT_ROOT)]
     text = run(*args)
     assert text.exit_code == 0, text.output
     lines = text.stdout.splitlines()
@@ -874,12 +874,12 @@ def test_cli_shifts_in_text_and_json():
 
 def test_cli_calendar_for_a_schedule_and_a_person(tmp_path: Path):
     out = tmp_path / "primary.ics"
-    made = run("calendar", "primary", "-o", str(out), "--root", str(PROJECT_ROOT))
+    made = run("calendar", "primary", "-o", str(out), str(PROJECT_ROOT))
     assert made.exit_code == 0, made.output
     assert "wrote" in made.stderr
     parsed = events(out.read_bytes())
     assert parsed and all(str(e["UID"]).startswith("oncall-primary-") for e in parsed)
-    again = run("calendar", "primary", "--root", str(PROJECT_ROOT))
+    again = run("calendar", "primary", str(PROJECT_ROOT))
     assert again.stdout_bytes == out.read_bytes()
     person = run(
         "calendar",
@@ -889,8 +889,7 @@ def test_cli_calendar_for_a_schedule_and_a_person(tmp_path: Path):
         "2026-01-01",
         "--to",
         "2026-02-01",
-        "--root",
-        str(PROJECT_ROOT),
+        root=PROJECT_ROOT,
     )
     assert person.exit_code == 0
     assert {str(e["SUMMARY"]) for e in events(person.stdout_bytes)} == {"On call: Primary on-call"}
@@ -913,7 +912,7 @@ def test_cli_calendar_for_a_schedule_and_a_person(tmp_path: Path):
     ],
 )
 def test_cli_bad_input_is_a_usage_error(args: list[str], message: str):
-    result = run(*args, "--root", str(PROJECT_ROOT))
+    result = run(*args, root=PROJECT_ROOT)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert "Traceback" not in result.output
@@ -943,15 +942,15 @@ def test_cli_with_a_broken_schedule_answers_for_the_rest_and_fails(make_repo):
             "content/oncall/schedules/bad.yml": GOOD.replace("unit: days", "unit: fortnights"),
         }
     )
-    result = run("now", "--root", str(root))
+    result = run("now", root=root)
     assert result.exit_code == 1
     assert "good  ana (Ana)" in result.stdout
     assert "content/oncall/schedules/bad.yml" in result.stderr and "fortnights" in result.stderr
     assert "left out 1 schedule with errors: bad" in result.stderr
-    one = run("now", "bad", "--root", str(root))
+    one = run("now", "bad", str(root))
     assert one.exit_code == 1 and "schedule 'bad' has errors" in one.stderr
-    assert run("now", "good", "--root", str(root)).exit_code == 0
-    assert run("now", "--root", str(root.parent)).exit_code == 2  # not a status repo
+    assert run("now", "good", str(root)).exit_code == 0
+    assert run("now", root=root.parent).exit_code == 2  # not a status repo
 
 
 def test_the_real_command_answers(tmp_path: Path):
@@ -962,7 +961,6 @@ def test_the_real_command_answers(tmp_path: Path):
             "at",
             "2026-08-15T12:00:00+02:00",
             "primary",
-            "--root",
             str(PROJECT_ROOT),
             "--format",
             "json",
@@ -980,7 +978,7 @@ def test_the_readme_example_is_what_the_command_prints():
     lines = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     index = next(i for i, line in enumerate(lines) if line.strip().startswith("$ tidings oncall at "))
     args = lines[index].strip().split()[3:]  # after "$ tidings oncall"
-    result = run(*args, "--root", str(PROJECT_ROOT))
+    result = run(*args, root=PROJECT_ROOT)
     assert result.exit_code == 0 and result.stdout.strip() == lines[index + 1].strip()
 
 
@@ -992,9 +990,7 @@ def test_a_schedule_naming_an_unknown_person_gives_no_answer(tmp_path):
     primary.write_text(
         primary.read_text().replace("[amara, priya, chloe, jonas, mateo, liam]", "[amara, jonass]")
     )
-    one = CliRunner().invoke(
-        main, ["oncall", "at", "2026-01-13T20:00:00+01:00", "primary", "--root", str(root)]
-    )
+    one = CliRunner().invoke(main, ["oncall", "at", "2026-01-13T20:00:00+01:00", "primary", str(root)])
     assert one.exit_code == 1 and "jonass" in one.output and "has errors" in one.output
-    every = CliRunner().invoke(main, ["oncall", "at", "2026-01-13T20:00:00+01:00", "--root", str(root)])
+    every = CliRunner().invoke(main, ["-C", str(root), "oncall", "at", "2026-01-13T20:00:00+01:00"])
     assert every.exit_code == 1 and "database" in every.output and "left out 1 schedule" in every.output

@@ -42,9 +42,11 @@ def test_schema_command_writes_into_root_wherever_it_runs(make_repo, monkeypatch
     assert sorted(p.name for p in (root / SCHEMA_DIR).iterdir()) == sorted(schema_files())
     assert not (root / "content" / ".gitlab").exists()
 
-    # Without ROOT, the current folder must be a status repo: content/ is not one.
+    # Without ROOT, the status repo content/ is in, found upward as git finds its repository.
+    (root / SCHEMA_DIR / "site.schema.json").unlink()
     here = CliRunner().invoke(main, ["schema"])
-    assert here.exit_code == 2 and "not a status repo" in here.output
+    assert here.exit_code == 0, here.output
+    assert (root / SCHEMA_DIR / "site.schema.json").is_file()
     assert not (root / "content" / ".gitlab").exists()
 
 

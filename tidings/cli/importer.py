@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from tidings.cli.common import progress_bar, quiet, root_argument, search_upward, with_root_help
 from tidings.content.layout import SITE_FILE
+from tidings.errors import TidingsError, UsageError
 from tidings.ops.importers import ImportBatch, ImportFailed, plan_import
 
-T = TypeVar("T")
 # Problems are listed one a line; past this many the rest are counted, not shown.
 SHOWN_PROBLEMS = 50
 
-root_argument = click.argument("root", default=".", type=click.Path(file_okay=False, path_type=Path))
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AliasParam(click.ParamType):
@@ -54,34 +54,41 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _progress(quiet: bool) -> Callable[[Sequence[T], str], Iterable[T]] | None:
-    """A progress bar on a terminal; nothing in CI, when piped, or with --quiet."""
-    if quiet or not sys.stderr.isatty():
-        return None
-
-    def bar(items: Sequence[T], label: str) -> Iterator[T]:
-        with click.progressbar(items, label=label, file=sys.stderr) as shown:
-            yield from shown
-
-    return bar
+def _import_root(command: F) -> F:
+    """ROOT as everywhere, except that an import may also start a status repo."""
+    command.__doc__ = (
+        f"{with_root_help(command.__doc__)} ROOT may also be a new or empty folder: the import makes it "
+        "a status repo (so does an empty working directory)."
+    )
+    return root_argument(exists=False)(command)
 
 
-def _check_root(root: Path) -> None:
-    """ROOT is a status repo, or a new or empty folder to start one in (so a typo writes nothing)."""
-    if (root / SITE_FILE).is_file() or not root.exists():
-        return
-    if any(not entry.name.startswith(".") for entry in root.iterdir()):
-        raise click.UsageError(
-            f"{root} is not a status repo: {SITE_FILE} is missing "
-            "(import into a status repo, or into a new or empty folder to start one)"
-        )
+def _empty(folder: Path) -> bool:
+    """Nothing there yet but dot files (a fresh clone's .git): a place to start a status repo in."""
+    return not folder.exists() or not any(not entry.name.startswith(".") for entry in folder.iterdir())
 
 
-def _run(batch_of: Callable[[], ImportBatch], root: Path, what: str, options: dict[str, Any]) -> None:
+def _target(root: Path | None) -> Path:
+    """Where to import: a new or empty ROOT as it is, else the status repo at or above ROOT (default:
+    the working directory), else an empty working directory; so a typo writes nothing."""
+    if root is not None and _empty(root):
+        return root
+    found = search_upward(Path(".") if root is None else root)
+    if found is not None:
+        return found
+    if root is None and _empty(Path(".")):
+        return Path(".")
+    raise UsageError(
+        f"{(root or Path('.')).resolve()} is not a status repo, nor in one: {SITE_FILE} is missing",
+        hint="import into a status repo, or into a new or empty folder to start one",
+    )
+
+
+def _run(batch_of: Callable[[], ImportBatch], root: Path | None, what: str, options: dict[str, Any]) -> None:
     # `tidings -q import ...` is as quiet as `tidings import ... -q`.
-    quiet = bool(options["quiet"] or click.get_current_context().find_root().params.get("quiet"))
-    _check_root(root)
-    progress = _progress(quiet)
+    silent = bool(options["quiet"] or quiet())
+    root = _target(root)
+    progress = progress_bar(silent=silent)
     try:
         batch = batch_of()
         if options["title"]:
@@ -92,23 +99,22 @@ def _run(batch_of: Callable[[], ImportBatch], root: Path, what: str, options: di
             click.echo(f"error: {problem}", err=True)
         if len(failed.problems) > SHOWN_PROBLEMS:
             click.echo(f"... and {len(failed.problems) - SHOWN_PROBLEMS} more", err=True)
-        if failed.hint:
-            click.echo(f"hint: {failed.hint}", err=True)
         count = len(failed.problems)
-        raise click.ClickException(
-            f"{count} problem{'s' if count != 1 else ''} in {what}; nothing was written"
+        # The problems are listed above; the one line names the input, which only we know.
+        raise TidingsError(
+            f"{count} problem{'s' if count != 1 else ''} in {what}; nothing was written", failed.hint
         ) from failed
     for skipped in batch.skipped:
-        if not quiet:
+        if not silent:
             click.echo(f"skipped {skipped}", err=True)
     if options["dry_run"]:
-        if not quiet:
+        if not silent:
             for f in plan.changed:
                 click.echo(f"{f.action:8} {f.rel}")
             click.echo(f"dry run, nothing written: {plan.summary()}")
         return
     plan.write(progress=progress)
-    if not quiet:
+    if not silent:
         click.echo(plan.summary())
 
 
@@ -123,9 +129,9 @@ def import_group() -> None:
 
 @import_group.command("statuspage")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@root_argument
+@_import_root
 @_options
-def statuspage(file: Path, root: Path, **options: Any) -> None:
+def statuspage(file: Path, root: Path | None, **options: Any) -> None:
     """Import a Statuspage v2 JSON FILE: incidents.json, scheduled-maintenances.json, summary.json,
     components.json, or an archive of incidents with their updates (githubstatus-history.json)."""
     from tidings.ops.importers.statuspage import read_statuspage
@@ -135,12 +141,12 @@ def statuspage(file: Path, root: Path, **options: Any) -> None:
 
 @import_group.command("cstate")
 @click.argument("site", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@root_argument
+@_import_root
 @click.option(
     "--timezone", help="IANA zone of times written without an offset (default: Hugo's timeZone, or UTC)."
 )
 @_options
-def cstate(site: Path, root: Path, timezone: str | None, **options: Any) -> None:
+def cstate(site: Path, root: Path | None, timezone: str | None, **options: Any) -> None:
     """Import the cState (Hugo) site in DIR: config.yml systems and content/issues/*.md."""
     from tidings.ops.importers.cstate import read_cstate
 

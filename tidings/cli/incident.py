@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Callable
 from email.utils import parseaddr
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -18,13 +17,14 @@ from zoneinfo import ZoneInfo
 import click
 
 from tidings import clock
+from tidings.cli.common import repo_root
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
 from tidings.content.model import IMPACTS, INCIDENT_STATUSES, SEVERITIES, Incident
+from tidings.errors import TidingsError, UsageError
 from tidings.ops.incidents import (
     Actor,
     Change,
-    IncidentError,
     acknowledge,
     apply_quick_actions_from_commits,
     details,
@@ -37,9 +37,7 @@ from tidings.ops.incidents import (
     summary,
     update_incident,
 )
-from tidings.ops.quick_actions import QuickActionError
-from tidings.store.edit import EditError
-from tidings.store.git import GitError, git, push
+from tidings.store.git import git, push
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,31 +47,31 @@ def incident() -> None:
     """Open, update, acknowledge, resolve, publish and read incidents; each change is a commit."""
 
 
-root_argument = click.argument(
-    "root", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
 id_argument = click.argument("incident_id", metavar="ID")
 
 
 def _changing(command: F) -> F:
-    """The options every changing command shares, and its errors as click's."""
-
-    @click.option(
-        "--by", "person", help="Person id named in the timeline (default: the one whose email is yours)."
-    )
-    @click.option("--author", help='Commit as "Name <email>" (default: git\'s user.name and user.email).')
-    @click.option("--no-commit", is_flag=True, help="Stage the change (git add) without committing it.")
-    @click.option("--push/--no-push", "push_commit", default=False, help="Push the commit (never forced).")
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (IncidentError, QuickActionError) as exc:
-            raise click.UsageError(str(exc)) from exc
-        except (EditError, GitError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
+    """The options every changing command shares."""
+    for option in reversed(
+        (
+            click.option(
+                "--by",
+                "person",
+                help="Person id named in the timeline (default: the one whose email is yours).",
+            ),
+            click.option(
+                "--author", help='Commit as "Name <email>" (default: git\'s user.name and user.email).'
+            ),
+            click.option(
+                "--no-commit", is_flag=True, help="Stage the change (git add) without committing it."
+            ),
+            click.option(
+                "--push/--no-push", "push_commit", default=False, help="Push the commit (never forced)."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 def _identity(root: Path, given: str | None) -> tuple[str, str]:
@@ -81,12 +79,12 @@ def _identity(root: Path, given: str | None) -> tuple[str, str]:
     if given is not None:
         name, email = parseaddr(given)
         if not name or "@" not in email:
-            raise click.UsageError(f'--author must look like "Name <email@example.com>", not {given!r}')
+            raise UsageError(f'--author must look like "Name <email@example.com>", not {given!r}')
         return name, email
     name = git(root, "config", "user.name", check=False).strip()
     email = git(root, "config", "user.email", check=False).strip()
     if not name or not email:
-        raise click.UsageError(
+        raise UsageError(
             'who is making this change? set git\'s user.name and user.email, or pass --author "Name <email>"'
         )
     return name, email
@@ -98,7 +96,7 @@ def _actor(root: Path, person: str | None, author: str | None) -> Actor:
     if person is not None:
         known = [p.id for p in people.people]
         if person not in known:
-            raise click.UsageError(f"unknown person '{person}' {did_you_mean(person, known)}".strip())
+            raise UsageError(f"unknown person '{person}' {did_you_mean(person, known)}".strip())
     else:
         person = person_for_email(people, identity[1])
     return Actor(name=person or identity[0], author=identity, person=person)
@@ -117,7 +115,7 @@ def _finish(root: Path, result: Change, no_commit: bool, push_commit: bool) -> N
     if push_commit and result.commit:
         pushed = push(root)
         if not pushed.pushed:
-            raise click.ClickException(f"committed locally but not pushed: {pushed.reason}")
+            raise TidingsError(f"committed locally but not pushed: {pushed.reason}")
 
 
 def _body(body: str | None) -> str:
@@ -128,7 +126,7 @@ def _body(body: str | None) -> str:
 
 
 @incident.command("open")
-@root_argument
+@repo_root
 @click.option("--title", help="The title (or the template's).")
 @click.option("--severity", type=click.Choice(SEVERITIES), help="Default: the template's, else unknown.")
 @click.option(
@@ -176,7 +174,7 @@ def open_command(
 
 @incident.command("update")
 @id_argument
-@root_argument
+@repo_root
 @click.option("--body", help="The update's text, with quick actions on lines of their own ('-': stdin).")
 @click.option("--status", type=click.Choice(INCIDENT_STATUSES), help="The incident's new status.")
 @click.option("--internal", is_flag=True, help="An internal update: never on the public page.")
@@ -208,7 +206,7 @@ def update_command(
 
 @incident.command("ack")
 @id_argument
-@root_argument
+@repo_root
 @_changing
 def ack(
     incident_id: str, root: Path, person: str | None, author: str | None, no_commit: bool, push_commit: bool
@@ -226,7 +224,7 @@ def ack(
 
 @incident.command("resolve")
 @id_argument
-@root_argument
+@repo_root
 @click.option("--body", help="The resolving update (default: 'This incident has been resolved.').")
 @_changing
 def resolve_command(
@@ -254,7 +252,7 @@ def _publish(root: Path, incident_id: str, published: bool, body: str | None, **
 
 @incident.command("publish")
 @id_argument
-@root_argument
+@repo_root
 @click.option("--body", help="A public update to add with it (needed when there is none yet).")
 @_changing
 def publish_command(incident_id: str, root: Path, body: str | None, **who: Any) -> None:
@@ -264,7 +262,7 @@ def publish_command(incident_id: str, root: Path, body: str | None, **who: Any) 
 
 @incident.command("unpublish")
 @id_argument
-@root_argument
+@repo_root
 @_changing
 def unpublish_command(incident_id: str, root: Path, **who: Any) -> None:
     """Take incident ID off the status page (its file and history stay)."""
@@ -281,7 +279,7 @@ def _local(repo_timezone: str, value: Any) -> str:
 
 
 @incident.command("list")
-@root_argument
+@repo_root
 @click.option(
     "--status",
     type=click.Choice([*INCIDENT_STATUSES, "open"]),
@@ -345,14 +343,11 @@ def _show_text(incident: Incident, zone: str) -> str:
 
 @incident.command("show")
 @id_argument
-@root_argument
+@repo_root
 @format_option
 def show_command(incident_id: str, root: Path, fmt: str) -> None:
     """Show incident ID: its fields, timeline, notes and summary (internal ones too)."""
-    try:
-        found = find_incident(root, incident_id)
-    except IncidentError as exc:
-        raise click.UsageError(str(exc)) from exc
+    found = find_incident(root, incident_id)
     if fmt == "json":
         click.echo(json.dumps(details(found), indent=2, ensure_ascii=False))
     else:
@@ -361,7 +356,7 @@ def show_command(incident_id: str, root: Path, fmt: str) -> None:
 
 @incident.command("quick-actions")
 @click.argument("revs", metavar="REV|A..B")
-@root_argument
+@repo_root
 @click.option("--author", help='Commit as "Name <email>" (default: the runner\'s identity, as CI jobs do).')
 @click.option("--no-commit", is_flag=True, help="Stage the changes (git add) without committing them.")
 @click.option("--push/--no-push", "push_commit", default=False, help="Push the commits (never forced).")
@@ -380,10 +375,10 @@ def quick_actions_command(
         done = apply_quick_actions_from_commits(
             root, revs, **({"author": identity} if identity else {}), do_commit=not no_commit
         )
-    except (IncidentError, QuickActionError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    except (EditError, GitError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except UsageError as exc:
+        # The actions come from commits, not from this command's options: a wrong one is a problem in
+        # the repo (exit 1), where in `incident update --body` it is the caller's (exit 2).
+        raise TidingsError(str(exc), exc.hint) from exc
     if not done:
         click.echo(f"no quick actions to apply in {revs}")
     for result in done:
@@ -391,4 +386,4 @@ def quick_actions_command(
     if push_commit and any(r.commit for r in done):
         pushed = push(root)
         if not pushed.pushed:
-            raise click.ClickException(f"committed locally but not pushed: {pushed.reason}")
+            raise TidingsError(f"committed locally but not pushed: {pushed.reason}")

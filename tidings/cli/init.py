@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from tidings import clock
-from tidings.ops.scaffold import Answers, BadAnswer, WouldOverwrite, check_base_url, check_timezone, create
+from tidings.errors import TidingsError
+from tidings.ops.scaffold import Answers, BadAnswer, check_base_url, check_timezone, create
 
 DEFAULTS = Answers()
 
@@ -34,7 +35,7 @@ def _not_empty(value: str) -> str:
 
 
 @click.command("init")
-@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--title", help=f"The page's title [default: {DEFAULTS.title}].")
 @click.option("--base-url", help=f"The URL the page is served from [default: {DEFAULTS.base_url}].")
 @click.option("--timezone", help=f"IANA timezone times are shown in [default: {DEFAULTS.timezone}].")
@@ -52,9 +53,7 @@ def _not_empty(value: str) -> str:
     help="Ask nothing: flags, then defaults (as when standard input is not a terminal).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist already.")
-@click.option(
-    "--git/--no-git", default=True, show_default=True, help="git init DIRECTORY if it is not in a repo."
-)
+@click.option("--git/--no-git", default=True, show_default=True, help="git init DIR if it is not in a repo.")
 def init(
     directory: Path,
     title: str | None,
@@ -65,7 +64,7 @@ def init(
     force: bool,
     git: bool,
 ) -> None:
-    """Create a new status repo in DIRECTORY that validates and builds at once.
+    """Create a new status repo in DIR (default: the working directory) that validates and builds at once.
 
     On a terminal it asks for what the flags did not give; otherwise it never asks. It refuses to
     overwrite existing files (listing them) unless --force.
@@ -93,16 +92,8 @@ def init(
     )
     try:
         created = create(directory, answers, clock.now(), force=force, git_init=git)
-    except BadAnswer as exc:
-        raise click.UsageError(str(exc)) from exc
-    except WouldOverwrite as exc:
-        listing = "\n".join(f"  {p}" for p in exc.paths)
-        raise click.ClickException(
-            f"{directory} has files that 'tidings init' would overwrite:\n{listing}\n"
-            "Nothing was written; use --force to overwrite them."
-        ) from exc
     except OSError as exc:
-        raise click.ClickException(f"cannot write {directory}: {exc.strerror}") from exc
+        raise TidingsError(f"cannot write {directory}: {exc.strerror}") from exc
     click.echo(f"Created a status repo in {directory} ({len(created.files)} files).")
     if answers.base_url == DEFAULTS.base_url:
         click.echo(

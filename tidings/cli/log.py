@@ -9,10 +9,12 @@ from pathlib import Path
 
 import click
 
+from tidings.cli.common import repo_root
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.documents import fast_load
 from tidings.content.layout import SITE_FILE
-from tidings.ops.history import Change, HistoryError, history, known_incidents
+from tidings.errors import UsageError
+from tidings.ops.history import Change, history, known_incidents
 
 
 def _site_zone(root: Path) -> tzinfo | None:
@@ -44,7 +46,7 @@ def format_text(changes: list[Change], zone: tzinfo | None, with_incident: bool)
 
 @click.command("log")
 @click.argument("incident", required=False)
-@click.argument("root", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@repo_root
 @click.option(
     "--format",
     "fmt",
@@ -53,26 +55,24 @@ def format_text(changes: list[Change], zone: tzinfo | None, with_incident: bool)
     show_default=True,
     help="json: one object a change, with author, trailers and the words.",
 )
-def log(incident: str | None, root: Path | None, fmt: str) -> None:
+def log(incident: str | None, root: Path, fmt: str) -> None:
     """The history of INCIDENT (or of every incident) in the status repo at ROOT, from git.
 
     Each commit that touched the incident's file (following renames), oldest first: when, the
     commit, who made it (a person, or 'runner' for the runner's commits) and what changed, in words.
     """
-    from tidings.cli.main import _require_status_repo
-
-    if root is None and incident is not None and Path(incident, SITE_FILE).is_file():
-        root = Path(incident)  # `tidings log .`: a folder, not an incident id
-        incident = None
-    root = root or Path(".")
-    _require_status_repo(root)
-    try:
-        if incident is not None and incident not in known_incidents(root):
-            hint = did_you_mean(incident, known_incidents(root))
-            raise click.UsageError(f"no incident {incident!r} in {root}" + (f" ({hint})" if hint else ""))
-        changes = history(root, incident)
-    except HistoryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    known = known_incidents(root) if incident is not None else []
+    if incident is not None and incident not in known:
+        hint = did_you_mean(incident, known)
+        # `tidings log DIR` once told every incident's story of DIR, guessing that DIR was no id.
+        folder = Path(incident).is_dir()
+        raise UsageError(
+            f"no incident {incident!r} in {root}" + (f" ({hint})" if hint else ""),
+            hint=f"every incident of the status repo in {incident}: tidings -C {incident} log"
+            if folder
+            else "",
+        )
+    changes = history(root, incident)
     if fmt == "json":
         click.echo(json.dumps([c.as_dict() for c in changes], indent=2, ensure_ascii=False))
         return

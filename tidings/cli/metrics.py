@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 import click
 
 from tidings import clock
-from tidings.cli.oncall import TimeParam
+from tidings.cli.common import print_diagnostics, repo_root
+from tidings.cli.params import TimeParam
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
+from tidings.errors import TidingsError, UsageError
 from tidings.generator.charts import charts
 from tidings.ops.metrics import compute, default_start
 from tidings.ops.metrics_report import FORMATS, render
@@ -26,7 +28,7 @@ def _instant(value: datetime | date | None, zone: ZoneInfo) -> datetime | None:
 
 
 @click.command()
-@click.argument("root", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@repo_root
 @click.option(
     "--from",
     "start",
@@ -69,16 +71,10 @@ def metrics(
     Every incident counts, published or not. An incident never acknowledged is left out of MTTA
     (and counted); an unresolved one is left out of MTTR (and counted).
     """
-    from tidings.cli.main import (  # lazily: cli.py imports this module
-        _print_diagnostics,
-        _require_status_repo,
-    )
-
-    _require_status_repo(root)
     result = load(root)
     if result.errors:
-        _print_diagnostics(result.errors)
-        raise click.ClickException(
+        print_diagnostics(result.errors)
+        raise TidingsError(
             f"{len(result.errors)} error(s) in the status repo: metrics over part of it would mislead "
             "(run 'tidings validate')"
         )
@@ -97,9 +93,7 @@ def metrics(
     lo = _instant(start, zone) or default_start(repo, now)
     hi = _instant(end, zone) or now
     if lo >= hi:
-        raise click.UsageError(
-            f"the period is empty: --from {lo.isoformat()} is not before --to {hi.isoformat()}"
-        )
+        raise UsageError(f"the period is empty: --from {lo.isoformat()} is not before --to {hi.isoformat()}")
     figures = compute(repo, lo, hi, now, component=component)
     click.echo(render(figures, fmt), nl=False)
     if svg_dir is not None:
@@ -109,5 +103,5 @@ def metrics(
             for name, data in files.items():
                 (svg_dir / name).write_bytes(data)
         except OSError as exc:
-            raise click.ClickException(f"cannot write the charts to {svg_dir}: {exc.strerror}") from exc
+            raise TidingsError(f"cannot write the charts to {svg_dir}: {exc.strerror}") from exc
         click.echo(f"{len(files)} charts written to {svg_dir}", err=True)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
 from tidings import clock
+from tidings.cli.common import print_diagnostics, repo_root
+from tidings.cli.params import TimeParam
 from tidings.content.diagnostics import Diagnostic, did_you_mean
 from tidings.content.layout import FOLDERS, PEOPLE_FILE
 from tidings.content.load import load
-from tidings.content.model import TIMESTAMP_YEARS, Person, Schedule, StatusRepo
+from tidings.content.model import Person, Schedule, StatusRepo
+from tidings.errors import TidingsError, UsageError
 from tidings.generator.oncall_calendar import default_window, person_calendar, schedule_calendar
 from tidings.ops.oncall import OnCall, Shift, local_day_start, on_call_at, shift_at, shifts
 
@@ -24,13 +29,7 @@ _ONCALL_DIR = _SCHEDULE_DIR.rsplit("/", 1)[0]
 # `now` and `at` say when the current shift ends; a rotation of one person never hands off, so stop looking.
 _HORIZON = timedelta(days=366)
 
-root_option = click.option(
-    "--root",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The status repo.",
-)
+F = TypeVar("F", bound=Callable[..., Any])
 format_option = click.option(
     "--format",
     "fmt",
@@ -39,60 +38,6 @@ format_option = click.option(
     show_default=True,
     help="json gives times in ISO 8601 with their offsets.",
 )
-
-
-class TimeParam(click.ParamType):
-    """An ISO 8601 timestamp with an offset, or `now`; with `dates=True` also a date (midnight, local)."""
-
-    name = "TIME"
-
-    def __init__(self, dates: bool = False) -> None:
-        self.dates = dates
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime | date:
-        if isinstance(value, datetime | date):
-            return value
-        text = str(value).strip()
-        if text.lower() == "now":
-            return clock.now()
-        if self.dates:
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:
-                pass
-            else:
-                self._check_year(day.year, text, param, ctx)
-                return day
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            example = "2026-03-29T09:00:00+02:00, 2026-03-29T07:00:00Z or now"
-            if self.dates:
-                example += ", or a date such as 2026-03-29"
-            self.fail(f"{text!r} is not a time: write {example}", param, ctx)
-        if parsed.tzinfo is None:
-            # The project's rule for time: a local time can be ambiguous at a DST change, so never guess.
-            self.fail(
-                f"{text!r} has no timezone offset: add one, as in {text}+02:00 or {text}Z",
-                param,
-                ctx,
-            )
-        try:
-            year = parsed.astimezone(UTC).year
-        except OverflowError:  # past year 9999 or before year 1 in UTC
-            year = 0
-        self._check_year(year, text, param, ctx)
-        return parsed
-
-    def _check_year(
-        self, year: int, text: str, param: click.Parameter | None, ctx: click.Context | None
-    ) -> None:
-        """As in content files, times are between the years 1000 and 9000 (past them, zones overflow)."""
-        low, high = TIMESTAMP_YEARS
-        if not low <= year <= high:
-            self.fail(f"{text!r} is out of range: times are between the years {low} and {high}", param, ctx)
 
 
 @dataclass
@@ -120,7 +65,7 @@ class _Repo:
 
     def schedule(self, schedule_id: str) -> Schedule:
         if schedule_id in self.broken_schedules():
-            raise click.ClickException(
+            raise TidingsError(
                 f"schedule '{schedule_id}' has errors (above); fix them, then run 'tidings validate'"
             )
         found = self.repo.get("schedules", schedule_id)
@@ -137,15 +82,9 @@ class _Repo:
 
 def _load(root: Path) -> _Repo:
     """Load ROOT and show the problems that bear on on-call answers; the callers refuse what they break."""
-    from tidings.cli.main import (  # lazily: cli.py imports this module
-        _print_diagnostics,
-        _require_status_repo,
-    )
-
-    _require_status_repo(root)
     result = load(root)
     relevant = [d for d in result.errors if d.path.startswith(_ONCALL_DIR + "/") or d.path == PEOPLE_FILE]
-    _print_diagnostics(relevant)
+    print_diagnostics(relevant)
     others = len(result.errors) - len(relevant)
     if others:
         # An on-call lookup during an incident must not fail over a typo in an unrelated file.
@@ -230,9 +169,30 @@ def _check_broken(data: _Repo, schedule_id: str | None) -> None:
     broken = data.broken_schedules()
     if schedule_id is None and broken:
         plural = "s" if len(broken) != 1 else ""
-        raise click.ClickException(
-            f"left out {len(broken)} schedule{plural} with errors: {', '.join(broken)}"
-        )
+        raise TidingsError(f"left out {len(broken)} schedule{plural} with errors: {', '.join(broken)}")
+
+
+def _root(command: F) -> F:
+    """ROOT, and `--root DIR`: how ROOT was given here before it was positional everywhere. The
+    README showed it, so it still works, hidden, with a warning; the search upward starts there."""
+    with_repo = repo_root(command)
+
+    @click.option(
+        "--root",
+        "root_option",
+        hidden=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+    )
+    @wraps(with_repo)
+    def given(*args: Any, root: Path | None, root_option: Path | None, **kwargs: Any) -> Any:
+        if root_option is not None:
+            if root is not None:
+                raise UsageError("give the status repo as ROOT or as --root, not both")
+            click.echo("warning: --root is deprecated: give the status repo as the last argument", err=True)
+            root = root_option
+        return with_repo(*args, root=root, **kwargs)
+
+    return given  # type: ignore[return-value]
 
 
 @click.group()
@@ -242,7 +202,7 @@ def oncall() -> None:
 
 @oncall.command("now")
 @click.argument("schedule_id", metavar="[SCHEDULE]", required=False)
-@root_option
+@_root
 @format_option
 def oncall_now(schedule_id: str | None, root: Path, fmt: str) -> None:
     """Who is on call now in SCHEDULE (default: every schedule)."""
@@ -254,7 +214,7 @@ def oncall_now(schedule_id: str | None, root: Path, fmt: str) -> None:
 @oncall.command("at")
 @click.argument("when", metavar="TIME", type=TimeParam())
 @click.argument("schedule_id", metavar="[SCHEDULE]", required=False)
-@root_option
+@_root
 @format_option
 def oncall_at(when: datetime, schedule_id: str | None, root: Path, fmt: str) -> None:
     """Who is on call at TIME (ISO 8601 with an offset) in SCHEDULE (default: every schedule)."""
@@ -275,7 +235,7 @@ def oncall_at(when: datetime, schedule_id: str | None, root: Path, fmt: str) -> 
 @click.option(
     "--to", "end", type=TimeParam(dates=True), default=None, help="End, exclusive (default: 7 days on)."
 )
-@root_option
+@_root
 @format_option
 def oncall_shifts(
     schedule_id: str, start: datetime | date, end: datetime | date | None, root: Path, fmt: str
@@ -342,7 +302,7 @@ def oncall_shifts(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the .ics file here instead of to standard output.",
 )
-@root_option
+@_root
 def oncall_calendar(
     schedule_id: str | None,
     person_id: str | None,
@@ -353,7 +313,7 @@ def oncall_calendar(
 ) -> None:
     """An iCalendar (.ics) file of SCHEDULE's shifts, or of one --person's, for calendar apps."""
     if (schedule_id is None) == (person_id is None):
-        raise click.UsageError("give either a SCHEDULE or --person ID")
+        raise UsageError("give either a SCHEDULE or --person ID")
     data = _load(root)
     now = clock.now()
     default_start, default_end = default_window(now)

@@ -20,6 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.resolver import VersionedResolver
 
 from tidings.content.diagnostics import Diagnostic
+from tidings.errors import TidingsError
 
 FRONT_MATTER_FENCE = "---"
 
@@ -173,7 +174,7 @@ def _value(node: Any) -> Any:
 MAX_VALUES = 200_000
 
 
-class TooLarge(ValueError):
+class TooLarge(TidingsError, ValueError):
     """The YAML expands (through aliases) to more values than any status file needs."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from tidings.content.documents import fast_load, make_yaml, plain, split_front_matter
 from tidings.content.layout import FOLDERS, PEOPLE_FILE
+from tidings.errors import TidingsError
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
 
 INCIDENTS_DIR = next(f.path for f in FOLDERS if f.kind == "incident")
@@ -25,7 +26,7 @@ _RECORD, _FIELD = "\x1e", "\x1f"
 _NULL_BLOB = "0" * 40
 
 
-class HistoryError(Exception):
+class HistoryError(TidingsError):
     """The history cannot be read (not a git repository, git failing); the message says why."""
 
 

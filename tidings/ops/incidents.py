@@ -36,6 +36,7 @@ from tidings.content.model import (
     slugify,
 )
 from tidings.content.model_errors import diagnostics_from
+from tidings.errors import UsageError
 from tidings.ops import quick_actions
 from tidings.ops.history import is_runner
 from tidings.store.edit import EditableFile, EditError, check, new_editable, read_editable, save, write_atomic
@@ -49,7 +50,7 @@ DEFAULT_IMPACT = "partial_outage"
 TRAILER = "Tidings-Incident"
 
 
-class IncidentError(Exception):
+class IncidentError(UsageError):
     """A change a person asked for cannot be made (unknown incident, say); nothing was written."""
 
 

@@ -27,6 +27,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.model import INCIDENT_STATUSES, SEVERITIES, Person
+from tidings.errors import UsageError
 from tidings.store.edit import EditableFile
 
 # `/word` then a space or the end of the line: `/var/log is full` is a sentence, not an action.
@@ -84,7 +85,7 @@ class Problem:
         return f"line {self.line}: {self.message}"
 
 
-class QuickActionError(Exception):
+class QuickActionError(UsageError):
     """Quick actions that cannot be applied: every problem, with its line. Nothing was changed."""
 
     def __init__(self, problems: Sequence[Problem], where: str = ""):

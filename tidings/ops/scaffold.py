@@ -15,6 +15,7 @@ from tidings.content.diagnostics import did_you_mean
 from tidings.content.layout import SCHEMA_DIR, SITE_FILE
 from tidings.content.model import known_timezones, slugify
 from tidings.content.schema import schema_files
+from tidings.errors import TidingsError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,20 @@ CI_TEMPLATE_FILE = ".gitlab/ci/tidings.gitlab-ci.yml"
 EXAMPLE_INCIDENT = "content/incidents/example-incident.md"
 
 
-class BadAnswer(ValueError):
+class BadAnswer(UsageError, ValueError):
     """An answer that would give a repo that does not validate; the message says what to give."""
 
 
-class WouldOverwrite(Exception):
+class WouldOverwrite(TidingsError):
     """Files that exist already; nothing was written."""
 
-    def __init__(self, paths: Sequence[str]):
+    def __init__(self, paths: Sequence[str], root: Path = Path(".")):
         self.paths = list(paths)
-        super().__init__(f"{len(self.paths)} file(s) exist already: {', '.join(self.paths)}")
+        listing = "".join(f"\n  {p}" for p in self.paths)
+        super().__init__(
+            f"{root} has files that 'tidings init' would overwrite:{listing}",
+            hint="nothing was written; use --force to overwrite them",
+        )
 
 
 @dataclass(frozen=True)
@@ -287,7 +292,7 @@ def create(
     planned = files(answers, now)
     clash = existing(root, list(planned))
     if clash and not force:
-        raise WouldOverwrite(clash)
+        raise WouldOverwrite(clash, root)
     for rel, text in planned.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)

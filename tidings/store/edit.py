@@ -25,9 +25,10 @@ from tidings.content.diagnostics import Diagnostic
 from tidings.content.documents import Document, make_yaml, plain, split_front_matter
 from tidings.content.model import FILE_MODELS
 from tidings.content.model_errors import diagnostics_from
+from tidings.errors import TidingsError
 
 
-class EditError(Exception):
+class EditError(TidingsError):
     """An edit could not be made; nothing was written."""
 
     def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None):

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tidings.errors import TidingsError
+
 log = logging.getLogger(__name__)
 
 # The runner's identity in commits. Set TIDINGS_RUNNER_EMAIL to the e-mail of the account whose key
@@ -21,7 +23,7 @@ RUNNER_NAME = os.environ.get("TIDINGS_RUNNER_NAME") or "Tidings runner"
 RUNNER_EMAIL = (os.environ.get("TIDINGS_RUNNER_EMAIL") or "runner@tidings.invalid").lower()
 
 
-class GitError(Exception):
+class GitError(TidingsError):
     """A git command failed; the message carries git's own words."""
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tidings.content.model import slugify
+from tidings.errors import TidingsError
 
 
-class ImportFailed(Exception):
+class ImportFailed(TidingsError):
     """The input has problems; nothing was written. `problems` names each record and field."""
 
     def __init__(self, problems: list[str], hint: str = ""):
