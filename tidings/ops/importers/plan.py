@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from tidings.content.diagnostics import did_you_mean
-from tidings.content.documents import make_yaml, plain, split_front_matter
+from tidings.content.documents import parse_yaml, plain, split_front_matter
 from tidings.content.layout import FOLDERS, SITE_FILE
 from tidings.content.model import slugify
 from tidings.ops.importers.records import (
@@ -135,10 +135,8 @@ def source_of(text: str) -> tuple[str, str] | None:
     simple = dict(_SIMPLE_KEY.findall(found.group(0)))
     if "kind" in simple and "id" in simple:
         return simple["kind"], simple["id"]
-    try:
-        data = plain(make_yaml().load(found.group(0)))
-    except (YAMLError, ValueError):
-        return None
+    block = parse_yaml(found.group(0), Path(), "")  # never raises: data is None when it does not parse
+    data = block.values() if block.data is not None else None
     source = data.get("source") if isinstance(data, dict) else None
     if isinstance(source, dict) and isinstance(source.get("kind"), str) and source.get("id") is not None:
         return source["kind"], str(source["id"])
