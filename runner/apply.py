@@ -2,28 +2,36 @@
 
 The incident file records each alert's last state (fingerprint, state, startsAt), so applying the
 same event twice, or an old event after a newer one, changes nothing. All writes go through
-tidings.edit, which keeps the file's comments and formatting and refuses invalid results.
+tidings.store.edit, which keeps the file's comments and formatting and refuses invalid results, in
+the file format of tidings.store.incident_file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import LiteralScalarString
 
 from tidings.content.model import Incident, Integration, StatusRepo
-from tidings.ops.incidents import new_incident_path
 from tidings.ops.policies import component_policies, fallback_policy
-from tidings.ops.quick_actions import reopen
 from tidings.runner.sources.events import AlertEvent
 from tidings.store.edit import new_editable, read_editable, save
+from tidings.store.incident_file import (
+    INCIDENTS,
+    add_update,
+    new_incident_path,
+    parse_stamp,
+    reopen,
+    schema_modeline,
+    stamp,
+    update_entry,
+    verbatim_text,
+)
 
 RUNNER = "runner"
-INCIDENTS = "content/incidents"
 
 
 @dataclass(frozen=True)
@@ -36,17 +44,6 @@ class Outcome:
     @property
     def changed(self) -> bool:
         return self.action != "unchanged"
-
-
-def _stamp(dt: datetime, exact: bool = False) -> str:
-    """UTC with Z; `exact` keeps fractions of a second (alert start times identify re-fires)."""
-    dt = dt.astimezone(UTC)
-    return (dt if exact else dt.replace(microsecond=0)).isoformat().replace("+00:00", "Z")
-
-
-def _text(body: str) -> str | LiteralScalarString:
-    """Multi-line text as a YAML block (`|`), readable in the file and in diffs."""
-    return LiteralScalarString(body + "\n") if "\n" in body else body
 
 
 def _find(repo: StatusRepo, event: AlertEvent) -> Incident | None:
@@ -106,11 +103,11 @@ def _alert_links(existing: Any, event: AlertEvent) -> CommentedSeq:
                 [("source", event.source), ("fingerprint", alert.fingerprint), ("group", event.group)]
             )
             links.append(link)
-        recorded = link.get("starts_at")
-        if recorded and datetime.fromisoformat(str(recorded).replace("Z", "+00:00")) > alert.starts_at:
+        recorded = parse_stamp(link.get("starts_at"))
+        if recorded is not None and recorded > alert.starts_at:
             continue  # a late delivery never overwrites newer state
         link["state"] = alert.state
-        link["starts_at"] = _stamp(alert.starts_at, exact=True)
+        link["starts_at"] = stamp(alert.starts_at, exact=True)
     return links
 
 
@@ -129,28 +126,8 @@ def _describe(event: AlertEvent, fingerprints: list[str], verb: str) -> str:
 
 
 def _update(at: datetime, status: str, body: str, public: bool) -> CommentedMap:
-    update = CommentedMap([("at", _stamp(at)), ("status", status), ("body", _text(body))])
-    if not public:
-        update["internal"] = True
-    update["author"] = RUNNER
-    return update
-
-
-def _when(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
-def _add_update(updates: CommentedSeq, update: CommentedMap) -> None:
-    """Insert in time order: a replayed event can land after a person's later update."""
-    at = _when(update["at"])
-    index = len(updates)
-    while index > 0 and at is not None and (prev := _when(updates[index - 1].get("at"))) and prev > at:
-        index -= 1
-    updates.insert(index, update)
+    # Alert text as the sender wrote it, trailing newlines and all (people's text is trimmed instead).
+    return update_entry(stamp(at), status, verbatim_text(body), internal=not public, author=RUNNER)
 
 
 def _open(
@@ -176,7 +153,7 @@ def _open(
         "severity": event.severity,
         "status": "investigating",
         "published": integration.publish,
-        "started_at": _stamp(event.started_at),
+        "started_at": stamp(event.started_at),
         **({"components": CommentedMap((c, integration.impact) for c in components)} if components else {}),
         "updates": CommentedSeq([first]),
         "alerts": _alert_links(None, event),
@@ -185,9 +162,7 @@ def _open(
     }
     rel = f"{INCIDENTS}/{incident_id}.md"
     body = (event.description.strip() + "\n") if event.description.strip() else ""
-    edit = new_editable(
-        path, "incident", data, body=body, schema_modeline="../../.gitlab/schemas/incident.schema.json"
-    )
+    edit = new_editable(path, "incident", data, body=body, schema_modeline=schema_modeline("incident"))
     save(edit, rel)
     return Outcome("opened", incident_id, rel, event)
 
@@ -224,19 +199,19 @@ def apply_event(
         data["status"] = "investigating"
         # Escalation starts again from the re-fire, and the new opening needs its own acknowledgement.
         reopen(data, max(a.starts_at for a in event.alerts if a.fingerprint in fired))
-        _add_update(updates, _update(now, "investigating", _describe(event, fired, "fired again"), public))
+        add_update(updates, _update(now, "investigating", _describe(event, fired, "fired again"), public))
     elif event.firing:
         action = "updated"
         status = str(data.get("status"))
         if fired:
-            _add_update(updates, _update(now, status, _describe(event, fired, "fired"), public))
+            add_update(updates, _update(now, status, _describe(event, fired, "fired"), public))
         if resolved:
-            _add_update(updates, _update(now, status, _describe(event, resolved, "resolved"), public))
+            add_update(updates, _update(now, status, _describe(event, resolved, "resolved"), public))
     else:
         action = "resolved" if is_open else "updated"
         if is_open:
             data["status"] = "resolved"
-            data["resolved_at"] = _stamp(event.resolved_at or now)
-        _add_update(updates, _update(now, "resolved", _describe(event, resolved, "resolved"), public))
+            data["resolved_at"] = stamp(event.resolved_at or now)
+        add_update(updates, _update(now, "resolved", _describe(event, resolved, "resolved"), public))
     save(edit, rel)
     return Outcome(action, incident.id, rel, event)

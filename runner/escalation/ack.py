@@ -36,12 +36,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from tidings import clock
-from tidings.content.documents import make_yaml, split_front_matter
+from tidings.content.load import parse_content
+from tidings.content.model import Incident
 from tidings.errors import TidingsError
-from tidings.ops.incidents import AckResult, IncidentError, acknowledge, incident_path, stamp
+from tidings.ops.incidents import AckResult, IncidentError, acknowledge, incident_path
 from tidings.runner.remote import RUNNER_TRAILER, Clone, Published
 from tidings.store.edit import write_atomic
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
+from tidings.store.incident_file import stamp
 
 log = logging.getLogger(__name__)
 SECRET_ENV = "TIDINGS_ACK_SECRET"
@@ -149,9 +151,10 @@ def _settled(clone: Clone, rel: str) -> bool:
     if not clone.pushing:
         return True
     text = clone.remote_text(rel)
-    parts = split_front_matter(text) if text else None
-    data = make_yaml().load(parts[0]) if parts else None
-    return isinstance(data, dict) and bool(data.get("acknowledged_at") or data.get("status") == "resolved")
+    incident = parse_content(rel, text, clone.root).domain if text else None
+    return isinstance(incident, Incident) and (
+        incident.acknowledged_at is not None or incident.status == "resolved"
+    )
 
 
 def _apply(clone: Clone, entry: dict[str, Any]) -> AckResult:

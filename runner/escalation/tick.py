@@ -42,16 +42,15 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content import urls
-from tidings.content.documents import make_yaml, split_front_matter
-from tidings.content.load import load, refresh_incident
+from tidings.content.load import load, parse_content, refresh_incident
 from tidings.content.model import Incident, Page, Person, Policy, StatusRepo
-from tidings.ops.incidents import stamp
 from tidings.runner.escalation.ack import ack_secret, ack_url, apply_queued, make_token, settle_queued
 from tidings.runner.escalation.notifiers import Message, Sender, deliver
 from tidings.runner.escalation.rules import DuePage, escalations, is_resolved, owner, since, stops
 from tidings.runner.remote import RUNNER_TRAILER, Clone, Published
 from tidings.store.edit import read_editable, save, write_atomic
 from tidings.store.git import commit
+from tidings.store.incident_file import stamp
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=5)
@@ -332,14 +331,10 @@ def _commit(clone: Clone, changed: list[str], plan: _Plan, me: str) -> None:
 def _held_by_remote(clone: Clone, rel: str, me: str) -> set[str]:
     """Keys of the pages in the remote's copy of an incident whose record names this runner."""
     text = clone.remote_text(rel)
-    parts = split_front_matter(text) if text else None
-    data = make_yaml().load(parts[0]) if parts else None
-    pages = data.get("pages") if isinstance(data, dict) else None
-    first: dict[str, Any] = {}
-    for page in pages if isinstance(pages, list) else []:
-        if isinstance(page, dict):
-            first.setdefault(str(page.get("key")), page.get("by"))
-    return {key for key, by in first.items() if by == me}
+    incident = parse_content(rel, text, clone.root).domain if text else None
+    if not isinstance(incident, Incident):
+        return set()
+    return {page.key for page in incident.pages if page.by == me and owner(incident, page.key) is page}
 
 
 def _record(

@@ -24,12 +24,12 @@ from tidings.ops.incidents import (
     Actor,
     IncidentError,
     apply_quick_actions_from_commits,
-    new_incident_path,
     open_incident,
     update_incident,
 )
 from tidings.ops.quick_actions import QuickActionError
 from tidings.store.git import git
+from tidings.store.incident_file import new_incident_path
 
 from ..conftest import PROJECT_ROOT
 

@@ -411,6 +411,31 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     return front, after, body_line
 
 
+def read_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
+    """(front matter as plain values, body) of a Markdown file's text, valid or not (a past version).
+
+    The data is None when there is no front matter (the body is then all the text), when it does
+    not parse, or when it is not a mapping. Aliases that expand past MAX_VALUES are refused, as
+    `parse_yaml` refuses them.
+    """
+    parts = split_front_matter(text)
+    if parts is None:
+        return None, text
+    front, body, _ = parts
+    try:
+        data = fast_load(front)
+    except TooLarge:
+        return None, body
+    except Exception:  # the fast parser declines odd input; the round-trip parser reads it or not
+        try:
+            tree = make_yaml().load(front)
+            check_size(tree)
+            data = plain(tree)
+        except Exception:
+            return None, body
+    return (data if isinstance(data, dict) else None), body
+
+
 def read_markdown(path: Path, rel: str, raw: bytes | None = None) -> Document:
     """Parse a Markdown file whose YAML front matter sits between two `---` lines."""
     text, problem = _read_text(path, rel, raw)

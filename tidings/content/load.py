@@ -13,7 +13,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -394,6 +394,22 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}
     return LoadResult(repo=repo, diagnostics=diagnostics, public=public)
+
+
+def parse_content(rel: str, text: str, root: Path | None = None) -> Parsed:
+    """One content file's text, not the file on disk (the remote's copy, say), read and validated as
+    `load` reads a file: `.domain` is its Incident, Policy... or None when it is invalid, and
+    `.doc.diagnostics` then say why. Checks across files (references, ids in use) are not made.
+
+    `rel` (relative to the repo root) says which kind of file it is; ValueError for a path outside
+    the content folders.
+    """
+    parent = PurePosixPath(rel).parent.as_posix()
+    folder = next((f for f in FOLDERS if f.path == parent), None)
+    if folder is None:
+        raise ValueError(f"{rel} is not in a content folder ({', '.join(f.path for f in FOLDERS)})")
+    base = Path(root) if root is not None else Path()
+    return _parse_item(base, base / rel, rel, folder, text.encode("utf-8"))
 
 
 def refresh_incident(repo: StatusRepo, rel: str) -> StatusRepo:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tidings.content.documents import fast_load, make_yaml, plain, split_front_matter
+from tidings.content.documents import read_front_matter, read_yaml
 from tidings.content.layout import FOLDERS, PEOPLE_FILE
 from tidings.errors import TidingsError
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
@@ -74,18 +74,9 @@ class Snapshot:
 
 
 def snapshot(text: str) -> Snapshot:
-    parts = split_front_matter(text)
-    if parts is None:
-        return Snapshot(None, text)
-    front, body, _ = parts
-    try:
-        data = fast_load(front)
-    except Exception:  # the fast parser declines odd input; the round-trip parser reads it or not
-        try:
-            data = plain(make_yaml().load(front))
-        except Exception:
-            return Snapshot(None, body)
-    return Snapshot(data if isinstance(data, dict) else None, body)
+    """The file's text as read at one commit: valid or not, the front matter's data describes it."""
+    data, body = read_front_matter(text)
+    return Snapshot(data, body)
 
 
 # --- describing a change in words -----------------------------------------------------------------
@@ -367,11 +358,10 @@ def _incident_id(path: str) -> str | None:
 
 
 def _people_by_email(root: Path) -> dict[str, str]:
-    try:
-        data = fast_load((root / PEOPLE_FILE).read_text(encoding="utf-8"))
-    except Exception:  # no people.yml, or one that does not parse: commits keep their author names
+    doc = read_yaml(root / PEOPLE_FILE, PEOPLE_FILE)
+    if doc.data is None:  # no people.yml, or one that does not parse: commits keep their author names
         return {}
-    people = _entries(_map(data).get("people"))
+    people = _entries(_map(doc.values()).get("people"))
     return {str(p["email"]).lower(): str(p["id"]) for p in people if p.get("email") and p.get("id")}
 
 

@@ -1,10 +1,10 @@
 """Changing incidents the way people do: the library under `tidings incident ...`, Slack and ack links.
 
-Every change goes through tidings.edit (comments and order kept, validated before writing, the
-references checked against the repo) and is committed through tidings.gitstore, so the runner,
-Slack and the command line write the same thing. A change that cannot be made raises
-IncidentError (a wrong id, value or person, with a did-you-mean), QuickActionError or EditError,
-and writes nothing.
+Every change goes through tidings.store.edit (comments and order kept, validated before writing,
+the references checked against the repo), in the file format of tidings.store.incident_file, and is
+committed through tidings.store.git, so the runner, Slack and the command line write the same thing.
+A change that cannot be made raises IncidentError (a wrong id, value or person, with a
+did-you-mean), QuickActionError or EditError, and writes nothing.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import LiteralScalarString
 
 from tidings.content.checks import check_references
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.documents import Document, plain, read_markdown
-from tidings.content.layout import FOLDERS
 from tidings.content.load import load
 from tidings.content.model import (
     ID_PATTERN,
@@ -33,7 +31,6 @@ from tidings.content.model import (
     Incident,
     StatusRepo,
     TemplateFile,
-    slugify,
 )
 from tidings.content.model_errors import diagnostics_from
 from tidings.errors import UsageError
@@ -41,11 +38,19 @@ from tidings.ops import quick_actions
 from tidings.ops.history import is_runner
 from tidings.store.edit import EditableFile, EditError, check, new_editable, read_editable, save, write_atomic
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME, GitError, commit, git
+from tidings.store.incident_file import (
+    INCIDENTS,
+    add_update,
+    new_incident_path,
+    parse_stamp,
+    schema_modeline,
+    stamp,
+    trimmed_text,
+    update_entry,
+)
 
 log = logging.getLogger(__name__)
-INCIDENTS = "content/incidents"
 TEMPLATES = "content/templates"
-MODELINE = "../../.gitlab/schemas/incident.schema.json"
 DEFAULT_IMPACT = "partial_outage"
 TRAILER = "Tidings-Incident"
 
@@ -88,19 +93,6 @@ class Actor:
         return f" by {self.name}" if self.name else ""
 
 
-def stamp(dt: datetime) -> str:
-    """A timestamp as the files keep it: UTC, whole seconds, with Z."""
-    return dt.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def parse_stamp(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
 def incident_path(root: Path, incident_id: str) -> tuple[str, Path]:
     """(path relative to root, absolute path) of an incident; IncidentError with a did-you-mean if none."""
     rel = f"{INCIDENTS}/{incident_id}.md"
@@ -110,18 +102,6 @@ def incident_path(root: Path, incident_id: str) -> tuple[str, Path]:
     known = sorted(p.stem for p in (root / INCIDENTS).glob("*.md")) if (root / INCIDENTS).is_dir() else []
     hint = did_you_mean(incident_id, known)
     raise IncidentError(f"no incident '{incident_id}' in {INCIDENTS}/" + (f" ({hint})" if hint else ""))
-
-
-def add_update(updates: CommentedSeq, update: CommentedMap) -> None:
-    """Insert an update in time order (someone may have written a later one by hand)."""
-    at = parse_stamp(update["at"])
-    index = len(updates)
-    while index > 0 and at is not None:
-        previous = parse_stamp(updates[index - 1].get("at"))
-        if previous is None or previous <= at:
-            break
-        index -= 1
-    updates.insert(index, update)
 
 
 def acknowledge(
@@ -157,14 +137,12 @@ def acknowledge(
         )
     data["acknowledged_at"] = stamp(now)
     who = f" by {by}" if by else ""
-    update = CommentedMap(
-        [
-            ("at", stamp(now)),
-            ("status", str(data.get("status") or "investigating")),
-            ("body", f"Acknowledged{who} (via {via}). Escalation stops for rules `unless: acknowledged`."),
-            ("internal", True),
-            ("author", by or "runner"),
-        ]
+    update = update_entry(
+        stamp(now),
+        str(data.get("status") or "investigating"),
+        f"Acknowledged{who} (via {via}). Escalation stops for rules `unless: acknowledged`.",
+        internal=True,
+        author=by or "runner",
     )
     updates = data.setdefault("updates", CommentedSeq())
     add_update(updates, update)
@@ -205,21 +183,7 @@ def _record(
     return commit(root, [rel], subject, body=body, trailers=trailers, author=author)
 
 
-# --- ids, templates, checks ------------------------------------------------------------------------
-
-
-def new_incident_path(root: Path, title: str, when: datetime) -> tuple[str, Path]:
-    """A free id `<date>-<slug of title>` (UTC date; `-2`, `-3`... when taken) and its file.
-
-    Incidents and maintenance share one id space (each becomes a page), so both folders count.
-    """
-    stem = f"{when.astimezone(UTC).date().isoformat()}-{slugify(title)[:60].strip('-')}"
-    folders = [root / f.path for f in FOLDERS if f.kind in ("incident", "maintenance")]
-    candidate, n = stem, 1
-    while any((folder / f"{candidate}.md").exists() for folder in folders):
-        n += 1
-        candidate = f"{stem}-{n}"
-    return candidate, root / INCIDENTS / f"{candidate}.md"
+# --- templates, checks -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -314,17 +278,10 @@ def parse_components(specs: Sequence[str], repo: StatusRepo) -> dict[str, str]:
     return out
 
 
-def _text(body: str) -> str | LiteralScalarString:
-    """Multi-line text as a YAML block (`|`), readable in the file and in diffs."""
-    return LiteralScalarString(body.rstrip("\n") + "\n") if "\n" in body.strip() else body.strip()
-
-
 def _update(now: datetime, status: str, body: str, internal: bool, actor: Actor) -> CommentedMap:
-    update = CommentedMap([("at", stamp(now)), ("status", status), ("body", _text(body))])
-    if internal:
-        update["internal"] = True
-    update["author"] = actor.name or "runner"
-    return update
+    return update_entry(
+        stamp(now), status, trimmed_text(body), internal=internal, author=actor.name or "runner"
+    )
 
 
 def _actions(text: str, repo: StatusRepo) -> quick_actions.Parsed:
@@ -418,7 +375,11 @@ def open_incident(
         data["links"] = CommentedMap(values["links"])
     summary = template_actions.body.strip("\n")
     edit = new_editable(
-        path, "incident", data, body=summary + "\n" if summary else "", schema_modeline=MODELINE
+        path,
+        "incident",
+        data,
+        body=summary + "\n" if summary else "",
+        schema_modeline=schema_modeline("incident"),
     )
     applied = quick_actions.apply([*template_actions.actions, *first.actions], edit, start)
     current = applied.status

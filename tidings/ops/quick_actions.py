@@ -8,7 +8,7 @@ commit messages (`tidings incident quick-actions`). Three steps:
    can quote a path such as `/etc`. An unknown action, a missing or bad argument, is an error,
    never ignored: `QuickActionError` lists every one with its line, and nothing is applied.
 2. `resolve(actions, people)`: `/assign` names become person ids (with a did-you-mean).
-3. `apply(actions, edit, now)`: the changes, made to an open `tidings.edit.EditableFile`; the
+3. `apply(actions, edit, now)`: the changes, made to an open `tidings.store.edit.EditableFile`; the
    caller saves (which validates) and commits.
 
 The actions: `/severity LEVEL`, `/status STATUS`, `/assign @person ...`, `/label ~label ...`,
@@ -21,7 +21,7 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -29,6 +29,7 @@ from tidings.content.diagnostics import did_you_mean
 from tidings.content.model import INCIDENT_STATUSES, SEVERITIES, Person
 from tidings.errors import UsageError
 from tidings.store.edit import EditableFile
+from tidings.store.incident_file import reopen, stamp
 
 # `/word` then a space or the end of the line: `/var/log is full` is a sentence, not an action.
 ACTION_LINE = re.compile(r"^[ \t]*/([A-Za-z][A-Za-z0-9_-]*)(?:[ \t]+(.*?))?[ \t]*$")
@@ -253,10 +254,6 @@ def resolve(actions: Iterable[QuickAction], people: Sequence[Person]) -> tuple[Q
     return tuple(out)
 
 
-def _stamp(dt: datetime) -> str:
-    return dt.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 @dataclass
 class Applied:
     """What applying changed, in words (for the commit message), and the status it left."""
@@ -265,27 +262,16 @@ class Applied:
     status: str = ""
 
 
-def reopen(data: CommentedMap, at: datetime) -> None:
-    """The fields of a reopening at `at`: `reopened_at` set (after `started_at`), and `resolved_at`
-    and `acknowledged_at` gone, so the new opening escalates and is acknowledged afresh."""
-    if "reopened_at" in data or "started_at" not in data:
-        data["reopened_at"] = _stamp(at)
-    else:
-        data.insert(list(data).index("started_at") + 1, "reopened_at", _stamp(at))
-    data.pop("resolved_at", None)
-    data.pop("acknowledged_at", None)
-
-
 def set_status(data: CommentedMap, status: str, now: datetime) -> str | None:
     """Set the incident's status, keeping resolved_at consistent; words for the change, or None.
 
-    Leaving `resolved` reopens the incident (see `reopen`)."""
+    Leaving `resolved` reopens the incident (see `tidings.store.incident_file.reopen`)."""
     old = str(data.get("status") or "")
     if old == status:
         return None
     data["status"] = status
     if status == "resolved":
-        data["resolved_at"] = _stamp(now)
+        data["resolved_at"] = stamp(now)
         return "resolved"
     if "resolved_at" in data or old == "resolved":
         reopen(data, now)

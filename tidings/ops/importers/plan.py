@@ -19,10 +19,9 @@ from typing import Any, Literal, TypeVar
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
 
 from tidings.content.diagnostics import did_you_mean
-from tidings.content.documents import make_yaml, plain, split_front_matter
+from tidings.content.documents import parse_yaml, plain, split_front_matter
 from tidings.content.layout import FOLDERS, SITE_FILE
 from tidings.content.model import slugify
 from tidings.ops.importers.records import (
@@ -34,10 +33,10 @@ from tidings.ops.importers.records import (
     Source,
     UpdateRecord,
     make_id,
-    stamp,
 )
 from tidings.ops.status import worst
 from tidings.store.edit import EditableFile, EditError, check, new_editable, read_editable, write_atomic
+from tidings.store.incident_file import block_text, schema_modeline, stamp_as_given, update_entry
 
 Action = Literal["created", "updated", "unchanged"]
 T = TypeVar("T")
@@ -45,10 +44,6 @@ Progress = Callable[[Sequence[T], str], Iterable[T]]
 
 INCIDENT_DIR = next(f.path for f in FOLDERS if f.kind == "incident")
 MAINTENANCE_DIR = next(f.path for f in FOLDERS if f.kind == "maintenance")
-_MODELINE = {
-    "incident": "../../.gitlab/schemas/incident.schema.json",
-    "maintenance": "../../.gitlab/schemas/maintenance.schema.json",
-}
 # Keys an import owns. On a re-import they follow upstream; every other key (notes, runbooks,
 # labels, links, `published`...) is the status repo's own and stays as people set it.
 _OWNED = {
@@ -113,15 +108,8 @@ class ImportPlan:
             raise
 
 
-def _text(value: str) -> str | LiteralScalarString:
-    """Multi-line text as a YAML block (`|`), readable in the file and in diffs."""
-    return LiteralScalarString(value.rstrip("\n") + "\n") if "\n" in value else value
-
-
 def _updates(updates: list[UpdateRecord]) -> CommentedSeq:
-    return CommentedSeq(
-        CommentedMap([("at", stamp(u.at)), ("status", u.status), ("body", _text(u.body))]) for u in updates
-    )
+    return CommentedSeq(update_entry(stamp_as_given(u.at), u.status, block_text(u.body)) for u in updates)
 
 
 def _source(source: Source) -> CommentedMap:
@@ -147,10 +135,8 @@ def source_of(text: str) -> tuple[str, str] | None:
     simple = dict(_SIMPLE_KEY.findall(found.group(0)))
     if "kind" in simple and "id" in simple:
         return simple["kind"], simple["id"]
-    try:
-        data = plain(make_yaml().load(found.group(0)))
-    except (YAMLError, ValueError):
-        return None
+    block = parse_yaml(found.group(0), Path(), "")  # never raises: data is None when it does not parse
+    data = block.values() if block.data is not None else None
     source = data.get("source") if isinstance(data, dict) else None
     if isinstance(source, dict) and isinstance(source.get("kind"), str) and source.get("id") is not None:
         return source["kind"], str(source["id"])
@@ -275,7 +261,7 @@ class _Sites:
             entry["url"] = url
         entry["id"] = sid
         if description:
-            entry["description"] = _text(description)
+            entry["description"] = block_text(description)
         if group:
             entry["group"] = group
         if source is not None:
@@ -392,14 +378,14 @@ def _incident_data(record: IncidentRecord, components: dict[str, str]) -> dict[s
         "severity": record.severity,
         "status": record.status,
         "published": True,
-        "started_at": stamp(record.started_at),
+        "started_at": stamp_as_given(record.started_at),
     }
     if record.resolved_at is not None:
-        data["resolved_at"] = stamp(record.resolved_at)
+        data["resolved_at"] = stamp_as_given(record.resolved_at)
     data["components"] = CommentedMap(components.items())
     data["updates"] = _updates(record.updates)
     if record.postmortem:
-        data["postmortem"] = _text(record.postmortem)
+        data["postmortem"] = block_text(record.postmortem)
     data["source"] = _source(record.source)
     return data
 
@@ -407,8 +393,8 @@ def _incident_data(record: IncidentRecord, components: dict[str, str]) -> dict[s
 def _maintenance_data(record: MaintenanceRecord, components: list[str]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "title": record.title,
-        "scheduled_for": stamp(record.scheduled_for),
-        "scheduled_until": stamp(record.scheduled_until),
+        "scheduled_for": stamp_as_given(record.scheduled_for),
+        "scheduled_until": stamp_as_given(record.scheduled_until),
         "components": CommentedSeq(components),
     }
     if record.status:
@@ -501,7 +487,7 @@ def _first_problem(exc: EditError) -> str:
 
 def _start(record: IncidentRecord | MaintenanceRecord) -> str:
     when = record.started_at if isinstance(record, IncidentRecord) else record.scheduled_for
-    return stamp(when.astimezone(UTC))
+    return stamp_as_given(when.astimezone(UTC))
 
 
 def _plan_record(
@@ -550,7 +536,7 @@ def _plan_record(
     rel = f"{folder}/{file_id}.md"
     path = components.site.root / rel
     body = record.body.rstrip("\n") + "\n" if record.body.strip() else ""
-    edit = new_editable(path, kind, data, body=body, schema_modeline=_MODELINE[kind])
+    edit = new_editable(path, kind, data, body=body, schema_modeline=schema_modeline(kind))
     text = edit.render()
     action: Action = "created"
     old = None

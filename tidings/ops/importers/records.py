@@ -127,15 +127,6 @@ class ImportBatch:
     problems: list[str] = field(default_factory=list)  # records left out because they are bad
 
 
-def stamp(dt: datetime) -> str:
-    """ISO 8601 keeping the offset it was given, UTC as Z, milliseconds only when there are some."""
-    spec = (
-        "seconds" if not dt.microsecond else "milliseconds" if not dt.microsecond % 1000 else "microseconds"
-    )
-    text = dt.isoformat(timespec=spec)
-    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
-
-
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
 
 

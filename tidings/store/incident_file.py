@@ -1,0 +1,146 @@
+"""The incident and maintenance file format, as every writer of those files writes it.
+
+The runner (alerts), the incident commands, quick actions, ack links, the escalation tick and the
+importers all build their timestamps, text blocks, timeline updates, schema modelines and new file
+names here, so a file written by one reads like a file written by another. The files themselves
+are opened, validated and saved through tidings.store.edit; reading one into the model is
+tidings.content's job (`tidings.content.load.parse_content`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from tidings.content.layout import FOLDERS, SCHEMA_DIR
+from tidings.content.model import slugify
+
+INCIDENTS = next(f.path for f in FOLDERS if f.kind == "incident")
+MAINTENANCE = next(f.path for f in FOLDERS if f.kind == "maintenance")
+
+
+# --- time ------------------------------------------------------------------------------------------
+
+
+def stamp(dt: datetime, exact: bool = False) -> str:
+    """A time as the files keep it: UTC with Z, whole seconds.
+
+    `exact` keeps fractions of a second: an alert's start time identifies a re-fire, so the runner
+    records it as the sender gave it.
+    """
+    dt = dt.astimezone(UTC)
+    return (dt if exact else dt.replace(microsecond=0)).isoformat().replace("+00:00", "Z")
+
+
+def stamp_as_given(dt: datetime) -> str:
+    """A time as an import found it: its own offset (UTC as Z), milliseconds only when there are some.
+
+    Imported history keeps the offset and precision upstream recorded, so a re-import of the same
+    record writes the same bytes.
+    """
+    spec = (
+        "seconds" if not dt.microsecond else "milliseconds" if not dt.microsecond % 1000 else "microseconds"
+    )
+    text = dt.isoformat(timespec=spec)
+    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
+
+
+def parse_stamp(value: Any) -> datetime | None:
+    """A time from a file (`...Z` or with an offset); None when it is not one or has no timezone."""
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+# --- text ------------------------------------------------------------------------------------------
+
+
+def block_text(text: str) -> str | LiteralScalarString:
+    """Multi-line text as a YAML block (`|`) ending in one newline, readable in the file and in diffs."""
+    return LiteralScalarString(text.rstrip("\n") + "\n") if "\n" in text else text
+
+
+def trimmed_text(text: str) -> str | LiteralScalarString:
+    """What a person typed: one line without the spaces around it, or a block that keeps its indentation."""
+    return block_text(text if "\n" in text.strip() else text.strip())
+
+
+def verbatim_text(text: str) -> str | LiteralScalarString:
+    """An alert's text as the sender wrote it: trailing newlines kept (`|+`), only one added."""
+    return LiteralScalarString(text + "\n") if "\n" in text else text
+
+
+# --- the timeline ----------------------------------------------------------------------------------
+
+
+def update_entry(
+    at: str,
+    status: str,
+    body: str,
+    internal: bool = False,
+    author: str | None = None,
+) -> CommentedMap:
+    """One timeline update, its keys in the order the files keep: at, status, body, internal, author.
+
+    `at` is a stamp (`stamp`, or `stamp_as_given` for imported history); `body` is text made by
+    `block_text`, `trimmed_text` or `verbatim_text`.
+    """
+    update = CommentedMap([("at", at), ("status", status), ("body", body)])
+    if internal:
+        update["internal"] = True
+    if author is not None:
+        update["author"] = author
+    return update
+
+
+def add_update(updates: CommentedSeq, update: CommentedMap) -> None:
+    """Insert an update in time order: a person may have written a later one by hand, and a replayed
+    alert can land after a person's later update."""
+    at = parse_stamp(update["at"])
+    index = len(updates)
+    while index > 0 and at is not None:
+        previous = parse_stamp(updates[index - 1].get("at"))
+        if previous is None or previous <= at:
+            break
+        index -= 1
+    updates.insert(index, update)
+
+
+def reopen(data: CommentedMap, at: datetime) -> None:
+    """The fields of a reopening at `at`: `reopened_at` set (after `started_at`), and `resolved_at`
+    and `acknowledged_at` gone, so the new opening escalates and is acknowledged afresh."""
+    if "reopened_at" in data or "started_at" not in data:
+        data["reopened_at"] = stamp(at)
+    else:
+        data.insert(list(data).index("started_at") + 1, "reopened_at", stamp(at))
+    data.pop("resolved_at", None)
+    data.pop("acknowledged_at", None)
+
+
+# --- new files -------------------------------------------------------------------------------------
+
+
+def schema_modeline(kind: str) -> str:
+    """The JSON schema path a content file of `kind` names in its modeline, relative to its folder."""
+    folder = next(f.path for f in FOLDERS if f.kind == kind)
+    return "../" * len(Path(folder).parts) + f"{SCHEMA_DIR}/{kind}.schema.json"
+
+
+def new_incident_path(root: Path, title: str, when: datetime) -> tuple[str, Path]:
+    """A free id `<date>-<slug of title>` (UTC date; `-2`, `-3`... when taken) and its file.
+
+    Incidents and maintenance share one id space (each becomes a page), so both folders count.
+    """
+    stem = f"{when.astimezone(UTC).date().isoformat()}-{slugify(title)[:60].strip('-')}"
+    folders = [root / INCIDENTS, root / MAINTENANCE]
+    candidate, n = stem, 1
+    while any((folder / f"{candidate}.md").exists() for folder in folders):
+        n += 1
+        candidate = f"{stem}-{n}"
+    return candidate, root / INCIDENTS / f"{candidate}.md"
