@@ -11,7 +11,7 @@ import click
 
 from tidings.cli.common import repo_root
 from tidings.content.diagnostics import did_you_mean
-from tidings.content.documents import fast_load
+from tidings.content.documents import read_yaml
 from tidings.content.layout import SITE_FILE
 from tidings.errors import UsageError
 from tidings.ops.history import Change, history, known_incidents
@@ -20,7 +20,7 @@ from tidings.ops.history import Change, history, known_incidents
 def _site_zone(root: Path) -> tzinfo | None:
     """The site's timezone, to show times in; None (as git recorded them) when it cannot be read."""
     try:
-        name = fast_load((root / SITE_FILE).read_text(encoding="utf-8")).get("timezone", "UTC")
+        name = read_yaml(root / SITE_FILE, SITE_FILE).values().get("timezone", "UTC")
         return zoneinfo.ZoneInfo(str(name))
     except Exception:  # a broken site file must not stop an audit; times keep their own offsets
         return None
