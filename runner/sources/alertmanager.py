@@ -77,14 +77,27 @@ def parse(payload: Any, integration: Integration) -> AlertEvent:
         if not isinstance(fingerprint, str) or not fingerprint:
             raise PayloadError(f"{where}.fingerprint", "missing")
         ends = raw.get("endsAt")
+        labels = _strings(raw.get("labels", {}), f"{where}.labels")
+        notes = _strings(raw.get("annotations", {}), f"{where}.annotations")
+        generator = raw.get("generatorURL")
+        runbook_key = integration.runbook_annotation
         alerts.append(
             Alert(
                 fingerprint=fingerprint,
                 state=state,
                 starts_at=_time(raw.get("startsAt"), f"{where}.startsAt"),
                 ends_at=None if ends in (None, ZERO_TIME) else _time(ends, f"{where}.endsAt"),
-                labels=_strings(raw.get("labels", {}), f"{where}.labels"),
-                annotations=_strings(raw.get("annotations", {}), f"{where}.annotations"),
+                labels=labels,
+                annotations=notes,
+                title=notes.get("summary") or labels.get("alertname", "Alert"),
+                description=notes.get("description", ""),
+                severity=_severity(integration, labels.get(integration.severity_label, "")),
+                component=labels.get(integration.component_label, ""),
+                hosts=(labels["instance"],) if labels.get("instance") else (),
+                monitoring_tool="Prometheus",
+                environment=labels.get("environment") or labels.get("env", ""),
+                runbook=notes.get(runbook_key) or labels.get(runbook_key, ""),
+                links=(("source", generator),) if isinstance(generator, str) and generator else (),
             )
         )
     common = _strings(payload.get("commonLabels", {}), "commonLabels")

@@ -27,6 +27,20 @@ class Alert:
     # False when the sender gave no start (a generic alert without start_time): starts_at is then
     # when the post arrived, and a re-post of a firing alert is not a new firing.
     starts_known: bool = True
+    # What an alert record shows (every source fills what it knows; the rest stays empty).
+    title: str = ""
+    description: str = ""
+    severity: str = "unknown"  # through the integration's severity_map
+    component: str = ""  # the service/component it names, known to the page or not
+    hosts: tuple[str, ...] = ()
+    monitoring_tool: str = ""
+    environment: str = ""
+    runbook: str = ""  # a runbook id of the repo, or a URL
+    links: tuple[tuple[str, str], ...] = ()  # (label, URL): source, dashboard, panel, silence...
+    # A triage state the source itself reports (PagerDuty's acknowledged, Sentry's ignored), and who
+    # set it there; "" when the source says nothing of triage (Alertmanager, generic).
+    triage: str = ""  # "", "acknowledged", "unacknowledged" or "ignored"
+    triage_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,7 @@ class AlertEvent:
     """The whole current state of one alert group from one integration."""
 
     source: str  # the integration id
-    kind: str  # "alertmanager" or "generic"
+    kind: str  # the source: "alertmanager", "generic", ...
     group: str  # one group maps to one incident
     title: str
     description: str

@@ -59,6 +59,13 @@ def parse(payload: Any, integration: Integration, received_at: datetime | None =
         },
         annotations={"description": str(payload.get("description", "")), "hosts": ", ".join(map(str, hosts))},
         starts_known="start_time" in payload,
+        title=title.strip(),
+        description=str(payload.get("description", "")),
+        severity=integration.severity_map.get(severity) or SEVERITIES.get(severity, "unknown"),
+        component=service,
+        hosts=tuple(str(h) for h in hosts),
+        monitoring_tool=str(payload.get("monitoring_tool", "")),
+        environment=str(payload.get("gitlab_environment_name", "")),
     )
     return AlertEvent(
         source=integration.id,
