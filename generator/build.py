@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import importlib.util
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import tidings
 from tidings import clock
 from tidings.content.cache import ParseCache, code_fingerprint
 from tidings.content.diagnostics import Diagnostic
@@ -57,11 +57,19 @@ def _files_under(folder: Path) -> list[Path]:
     return sorted(out)
 
 
+def public_module() -> Path:
+    """The public view's module: it decides what every page may show, so it is in every page's key.
+    Found without importing it (a build with nothing to do never imports the model)."""
+    spec = importlib.util.find_spec("tidings.content.public")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin)
+
+
 def context_key(root: Path) -> str:
     """What every keyed page depends on besides its own item: code, templates, site settings, libraries."""
     digest = hashlib.blake2b(digest_size=20)
     here = Path(__file__).parent
-    sources = [*sorted(here.glob("*.py")), Path(tidings.__file__).parent / "public.py"]
+    sources = [*sorted(here.glob("*.py")), public_module()]
     for folder in (TEMPLATE_DIR, root / "site_templates"):
         if folder.is_dir():
             sources += _files_under(folder)

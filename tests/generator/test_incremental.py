@@ -179,3 +179,12 @@ def test_a_symlinked_content_folder_edited_in_place_is_rebuilt(repo, tmp_path):
     assert not result.inputs_unchanged
     assert "Linked, " in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
     assert_same_as_cold(repo, out, tmp_path, "symlinked")
+
+
+def test_the_page_key_reads_the_public_view_module_itself():
+    """Moved modules must not drop out of the key silently (the key reads a missing file as '-')."""
+    import tidings.content.public
+    from tidings.generator.build import public_module
+
+    assert public_module().is_file()
+    assert public_module().samefile(tidings.content.public.__file__)
