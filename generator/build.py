@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from tidings import clock
 from tidings.content.cache import ParseCache, code_fingerprint
 from tidings.content.diagnostics import Diagnostic
-from tidings.content.layout import SITE_FILE
+from tidings.content.layout import ALERTS_DIR, SITE_FILE
 from tidings.generator.problems import BuildFailed, template_diagnostic
 from tidings.generator.write import Manifest, Progress, check_output
 from tidings.site_templates import TEMPLATE_DIR
@@ -117,11 +117,13 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
     """
     digest = hashlib.blake2b(f"{key}\0{code_fingerprint()}\0{now.isoformat()}".encode(), digest_size=20)
     stack = [os.path.join(str(root), top) for top in INPUT_FOLDERS]
+    # Alert records are never read by a public build: a storm of them changes nothing here.
+    skip = {os.path.realpath(os.path.join(str(root), ALERTS_DIR))}
     found, seen = [], set()
     while stack:
         folder = stack.pop()
         real = os.path.realpath(folder)
-        if real in seen:  # a symlinked folder met twice (or a loop)
+        if real in seen or real in skip:  # a symlinked folder met twice (or a loop); alert records
             continue
         seen.add(real)
         try:
@@ -169,7 +171,7 @@ def _build(
     from tidings.generator.write import write_site
 
     parse_cache = ParseCache(root) if cache else None
-    result = load(root, parse_cache)
+    result = load(root, parse_cache, alerts=False)  # alert records are internal: never read here
     if result.errors:
         raise BuildFailed(result.errors)
     site = Site(repo=public_view(result.repo, result.public), now=now)

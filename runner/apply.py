@@ -8,6 +8,7 @@ the file format of tidings.store.incident_file.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,8 +17,12 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content.model import Incident, Integration, StatusRepo
+from tidings.ops import quick_actions
+from tidings.ops.incidents import read_template
 from tidings.ops.policies import component_policies, fallback_policy
+from tidings.runner.alerts import RecordChange, apply_records
 from tidings.runner.sources.events import AlertEvent
+from tidings.store.alert_file import AlertIndex
 from tidings.store.edit import new_editable, read_editable, save
 from tidings.store.incident_file import (
     INCIDENTS,
@@ -36,14 +41,20 @@ RUNNER = "runner"
 
 @dataclass(frozen=True)
 class Outcome:
-    action: str  # opened, updated, resolved, reopened, unchanged
+    action: str  # what happened to the incident: opened, updated, resolved, reopened, unchanged
     incident_id: str | None
-    rel: str | None  # the file changed, relative to the repo root
+    rel: str | None  # the incident file, relative to the repo root
     event: AlertEvent
+    records: tuple[RecordChange, ...] = ()  # the alert records written
 
     @property
     def changed(self) -> bool:
         return self.action != "unchanged"
+
+    @property
+    def paths(self) -> list[str]:
+        """Every file this outcome wrote."""
+        return ([self.rel] if self.changed and self.rel else []) + [r.rel for r in self.records]
 
 
 def _find(repo: StatusRepo, event: AlertEvent) -> Incident | None:
@@ -147,30 +158,71 @@ def _open(
     policy = fallback_policy(repo, components, integration.policy)
     if integration.policy and policy is None and not component_policies(repo, components):
         text += f"\n- the integration's policy `{integration.policy}` is not defined: nobody is paged"
-    first = _update(now, "investigating", text, integration.publish)
+    chosen = read_template(root, integration.template) if integration.template else None
+    template = chosen.values if chosen else {}
+    # Quick actions in the template's body (`/label ~database`) are applied, as `tidings incident
+    # open --template` does, and their lines dropped.
+    actions = quick_actions.parse(chosen.body, repo.people) if chosen else quick_actions.Parsed((), "")
+    template_body = actions.body
+    # The template gives defaults; what the alert says wins (severity, components, runbooks, policy).
+    components_map = CommentedMap(template.get("components") or {})
+    for c in components:
+        components_map[c] = integration.impact
+    runbooks = list(dict.fromkeys([*(template.get("runbooks") or []), *runbooks]))
+    severity = event.severity if event.severity != "unknown" else template.get("severity", "unknown")
+    policy = policy or template.get("policy")
+    publish = integration.publish if template.get("published") is None else bool(template["published"])
+    status = template.get("status") or "investigating"
+    first = _update(now, status, text, publish)
     data: dict[str, Any] = {
         "title": event.title,
-        "severity": event.severity,
-        "status": "investigating",
-        "published": integration.publish,
+        "severity": severity,
+        "status": status,
+        "published": publish,
         "started_at": stamp(event.started_at),
-        **({"components": CommentedMap((c, integration.impact) for c in components)} if components else {}),
+        **({"components": components_map} if components_map else {}),
         "updates": CommentedSeq([first]),
         "alerts": _alert_links(None, event),
         **({"runbooks": CommentedSeq(runbooks)} if runbooks else {}),
         **({"policy": policy} if policy else {}),
+        **{k: template[k] for k in ("links", "labels", "assignees") if template.get(k)},
     }
     rel = f"{INCIDENTS}/{incident_id}.md"
     body = (event.description.strip() + "\n") if event.description.strip() else ""
+    if template_body.strip():
+        body = (body + "\n" if body else "") + template_body.lstrip("\n")
     edit = new_editable(path, "incident", data, body=body, schema_modeline=schema_modeline("incident"))
+    quick_actions.apply(actions.actions, edit, now)
     save(edit, rel)
     return Outcome("opened", incident_id, rel, event)
 
 
 def apply_event(
+    root: Path,
+    repo: StatusRepo,
+    event: AlertEvent,
+    integration: Integration,
+    now: datetime,
+    index: AlertIndex | None = None,
+) -> Outcome:
+    """Apply one alert group's state to the repo's files (its incident, its alerts' records).
+
+    `index`: the alert records' ids, read once for a batch (made here when not given)."""
+    if integration.open_incident:
+        outcome = _apply_incident(root, repo, event, integration, now)
+        incident_id = outcome.incident_id
+    else:
+        outcome = Outcome("unchanged", None, None, event)
+        found = _find(repo, event)  # one opened by hand (`tidings alert promote`), say
+        incident_id = found.id if found else None
+    records = apply_records(root, index or AlertIndex(root), event, integration, now, incident_id)
+    return dataclasses.replace(outcome, records=tuple(records))
+
+
+def _apply_incident(
     root: Path, repo: StatusRepo, event: AlertEvent, integration: Integration, now: datetime
 ) -> Outcome:
-    """Apply one alert group's state to the repo's files; return what was done."""
+    """Apply one alert group's state to its incident."""
     incident = _find(repo, event)
     fired, resolved = _news(incident, event)
     if incident is None:
@@ -207,6 +259,11 @@ def apply_event(
             add_update(updates, _update(now, status, _describe(event, fired, "fired"), public))
         if resolved:
             add_update(updates, _update(now, status, _describe(event, resolved, "resolved"), public))
+    elif integration.recovery == "alert":
+        # Recovery resolves the alerts only: a person says when the incident is over.
+        action = "updated"
+        status = str(data.get("status"))
+        add_update(updates, _update(now, status, _describe(event, resolved, "resolved"), public))
     else:
         action = "resolved" if is_open else "updated"
         if is_open:
@@ -215,3 +272,21 @@ def apply_event(
         add_update(updates, _update(now, "resolved", _describe(event, resolved, "resolved"), public))
     save(edit, rel)
     return Outcome(action, incident.id, rel, event)
+
+
+def commit_subject(actions: dict[str, list[str]], records: dict[str, int] | None = None) -> str:
+    """'opened and resolved incident X', or for many: '40 incidents: 38 opened, 2 resolved'; when no
+    incident changed, what happened to the alerts: '3 alerts: 2 recorded, 1 resolved'."""
+    if not actions and records:
+        total = sum(records.values())
+        return f"{total} alert{'s' if total != 1 else ''}: " + ", ".join(
+            f"{n} {a}" for a, n in records.items()
+        )
+    if len(actions) == 1:
+        ((incident_id, done),) = actions.items()
+        return f"{' and '.join(done)} incident {incident_id}"
+    counts: dict[str, int] = {}
+    for done in actions.values():
+        for action in done:
+            counts[action] = counts.get(action, 0) + 1
+    return f"{len(actions)} incidents: " + ", ".join(f"{n} {action}" for action, n in counts.items())

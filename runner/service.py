@@ -10,7 +10,7 @@ from tidings import clock
 from tidings.content.load import load
 from tidings.content.model import Integration
 from tidings.errors import TidingsError
-from tidings.runner.apply import Outcome, apply_event
+from tidings.runner.apply import Outcome, apply_event, commit_subject
 from tidings.runner.remote import Clone, Published
 from tidings.runner.sources import parse
 from tidings.store.git import REMOTE, PushOutcome, PushResult, commit
@@ -35,7 +35,7 @@ class Applied:
 
 
 def find_integration(root: Path, integration_id: str | None, kind: str) -> tuple[Any, Integration]:
-    result = load(root)
+    result = load(root, alerts=False)
     if result.errors:
         raise RepoInvalid(f"{len(result.errors)} error(s) in the status repo; run 'tidings validate'")
     candidates = [i for i in result.repo.integrations if i.kind == kind and (integration_id in (None, i.id))]
@@ -47,13 +47,17 @@ def find_integration(root: Path, integration_id: str | None, kind: str) -> tuple
 
 
 def commit_outcome(root: Path, outcome: Outcome) -> str | None:
-    if not outcome.changed or outcome.rel is None:
+    if not outcome.paths:
         return None
     event = outcome.event
+    records: dict[str, int] = {}
+    for change in outcome.records:
+        records[change.action] = records.get(change.action, 0) + 1
+    actions = {str(outcome.incident_id): [outcome.action]} if outcome.changed else {}
     return commit(
         root,
-        [outcome.rel],
-        f"runner: {outcome.action} incident {outcome.incident_id}",
+        outcome.paths,
+        f"runner: {commit_subject(actions, records)}",
         body=f"{event.title}\n\nFrom {event.kind} integration '{event.source}'.",
         trailers={
             "Tidings-Source": f"{event.kind}/{event.source}",

@@ -39,11 +39,12 @@ from typing import Any, Protocol
 
 from tidings.content.load import load, refresh_incident
 from tidings.content.model import Integration, StatusRepo
-from tidings.runner.apply import apply_event
+from tidings.runner.apply import apply_event, commit_subject
 from tidings.runner.journal import ID_TRAILER, SEQ_TRAILER, Entry, Journal
 from tidings.runner.remote import Clone, Published
 from tidings.runner.sources import parse
 from tidings.runner.sources.events import PayloadError
+from tidings.store.alert_file import AlertIndex
 from tidings.store.edit import EditError
 from tidings.store.git import commit, git
 
@@ -148,18 +149,6 @@ def legacy_applied_seq(root: Path, rev: str = "HEAD") -> int:
     return 0
 
 
-def commit_subject(actions: dict[str, list[str]]) -> str:
-    """'opened and resolved incident X', or for many: '40 incidents: 38 opened, 2 resolved'."""
-    if len(actions) == 1:
-        ((incident_id, done),) = actions.items()
-        return f"{' and '.join(done)} incident {incident_id}"
-    counts: dict[str, int] = {}
-    for done in actions.values():
-        for action in done:
-            counts[action] = counts.get(action, 0) + 1
-    return f"{len(actions)} incidents: " + ", ".join(f"{n} {action}" for action, n in counts.items())
-
-
 def recover(clone: Clone, journal: Journal) -> int:
     """Drop what a crash left in the clone; return the seq up to which the clone holds `journal`."""
     clone.recover()
@@ -225,13 +214,16 @@ class Worker:
 
     def apply_batch(self, entries: list[Entry]) -> bool:
         """Apply entries and commit them as one; False when the repo is invalid (nothing applied)."""
-        result = load(self.root)
+        # Alert records are read by id as they are needed (AlertIndex), never all of them.
+        result = load(self.root, alerts=False)
         if result.errors:
             self.blocked = f"the status repo has {len(result.errors)} errors; run 'tidings validate'"
             log.error("%s; not applying alerts until it is fixed", self.blocked)
             return False
         self.blocked = ""
         repo = result.repo
+        index = AlertIndex(self.root)
+        record_actions: dict[str, int] = {}
         integrations = self.integrations = {i.id: i for i in repo.integrations}
         changed: list[str] = []
         groups: set[str] = set()
@@ -249,7 +241,7 @@ class Worker:
             received = datetime.fromisoformat(record["received_at"])
             try:
                 event = parse(record["kind"], base64.b64decode(record["body"]), integration, received)
-                outcome = apply_event(self.root, repo, event, integration, received)
+                outcome = apply_event(self.root, repo, event, integration, received, index)
             except (PayloadError, EditError) as exc:  # checked on receipt; a changed config or file
                 self._failed(entry, str(exc))
                 continue
@@ -257,24 +249,30 @@ class Worker:
                 log.exception("journal entry %d could not be applied", entry.seq)
                 self._failed(entry, f"{type(exc).__name__}: {exc}")
                 continue
-            if outcome.changed and outcome.rel:
-                repo = refresh_incident(repo, outcome.rel)
-                if outcome.rel not in changed:
-                    changed.append(outcome.rel)
+            if outcome.paths:
+                if outcome.changed and outcome.rel:
+                    repo = refresh_incident(repo, outcome.rel)
+                    lines.append(f"- {outcome.action} {outcome.incident_id} ({event.kind}/{event.source})")
+                    done = actions.setdefault(str(outcome.incident_id), [])
+                    if not done or done[-1] != outcome.action:
+                        done.append(outcome.action)
+                for path in outcome.paths:
+                    if path not in changed:
+                        changed.append(path)
+                for change in outcome.records:
+                    record_actions[change.action] = record_actions.get(change.action, 0) + 1
                 groups.add(event.group)
                 sources.add(f"{event.kind}/{event.source}")
                 fingerprints |= {a.fingerprint for a in event.alerts}
-                lines.append(f"- {outcome.action} {outcome.incident_id} ({event.kind}/{event.source})")
-                done = actions.setdefault(str(outcome.incident_id), [])
-                if not done or done[-1] != outcome.action:
-                    done.append(outcome.action)
                 self.metrics.applied += 1
                 received_times.append(received.timestamp())
             else:
                 self.metrics.duplicates += 1
         last = entries[-1].seq
         if changed:
-            subject = commit_subject(actions)
+            subject = commit_subject(actions, record_actions)
+            if record_actions:
+                lines.append("- alerts: " + ", ".join(f"{n} {a}" for a, n in record_actions.items()))
             commit(
                 self.root,
                 changed,

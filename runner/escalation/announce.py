@@ -210,7 +210,7 @@ class Announcer:
                 )
             write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
             return []
-        repo = load(self.root).repo
+        repo = load(self.root, alerts=False).repo
         if not repo.notifications.announce:  # nothing to tell anyone: only move the mark
             write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
             return []

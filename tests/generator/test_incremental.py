@@ -188,3 +188,18 @@ def test_the_page_key_reads_the_public_view_module_itself():
 
     assert public_module().is_file()
     assert public_module().samefile(tidings.content.public.__file__)
+
+
+def test_alert_records_are_never_read_by_a_public_build(repo, tmp_path):
+    """The runner writes alert records by the thousand; a public build neither reads them nor stops
+    for them: new ones leave the inputs unchanged, and a broken one is validate's to report."""
+    out = tmp_path / "public"
+    first = build(repo, out, now=NOW)
+    alerts = repo / "content" / "alerts"
+    alerts.mkdir(exist_ok=True)
+    (alerts / "prometheus-0123456789ab.yml").write_text("title: [broken\n")
+    again = build(repo, out, now=NOW)
+    assert again.inputs_unchanged and again.files == first.files
+    from tidings.content.load import load
+
+    assert any(d.path.startswith("content/alerts/") for d in load(repo).errors)  # validate sees it

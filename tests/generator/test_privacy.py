@@ -151,6 +151,30 @@ channels:
   - {id: hook, kind: webhook, url: "https://HOOK-URL-MARKER.example.com/", secret_env: HOOK_SECRET_MARKER}
 """
 
+ALERT = """\
+title: ALERT-TITLE-MARKER
+status: acknowledged
+integration: prometheus
+source: alertmanager
+fingerprint: ALERT-RECORD-FINGERPRINT-MARKER
+group: ALERT-GROUP-MARKER
+severity: critical
+component: api
+hosts: [ALERT-HOST-MARKER]
+monitoring_tool: ALERT-TOOL-MARKER
+environment: ALERT-ENV-MARKER
+runbook: https://ALERT-RUNBOOK-MARKER.example.com/
+links: {dashboard: "https://ALERT-LINK-MARKER.example.com/"}
+description: ALERT-DESCRIPTION-MARKER
+first_seen: 2026-03-20T08:59:00Z
+last_seen: 2026-03-20T08:59:00Z
+starts_at: 2026-03-20T08:59:00Z
+incident: queue-delays
+events:
+  - {at: 2026-03-20T08:59:00Z, event: fired}
+  - {at: 2026-03-20T09:01:00Z, event: acknowledged, by: alice, reason: ALERT-REASON-MARKER}
+"""
+
 MARKERS = [
     "alice-marker", "oncall-marker", "author-marker", "INTERNAL-UPDATE-MARKER", "NOTE-MARKER",
     "ALERT-FINGERPRINT-MARKER", "LABEL-MARKER", "ISSUE-LINK-MARKER", "CHAT-LINK-MARKER", "CALL-LINK-MARKER",
@@ -160,7 +184,10 @@ MARKERS = [
     "POLICY-NAME-MARKER", "POLICY-DESCRIPTION-MARKER", "queue-runbook", "maint-title-marker",
     "maint-update-marker", "maint-body-marker", "MAINT-INTERNAL-MARKER", "PAGE-KEY-MARKER",
     "PAGE-RUNNER-MARKER", "PAGE-ERROR-MARKER", "DELIVERY-ERROR-MARKER", "RUNNER-URL-MARKER",
-    "SLACK_ENV_MARKER", "HOOK-URL-MARKER", "HOOK_SECRET_MARKER",
+    "SLACK_ENV_MARKER", "HOOK-URL-MARKER", "HOOK_SECRET_MARKER", "ALERT-TITLE-MARKER",
+    "ALERT-RECORD-FINGERPRINT-MARKER", "ALERT-GROUP-MARKER", "ALERT-HOST-MARKER", "ALERT-TOOL-MARKER",
+    "ALERT-ENV-MARKER", "ALERT-RUNBOOK-MARKER", "ALERT-LINK-MARKER", "ALERT-DESCRIPTION-MARKER",
+    "ALERT-REASON-MARKER",
 ]  # fmt: skip
 
 
@@ -178,6 +205,7 @@ def built(make_repo, tmp_path, monkeypatch):
             "content/oncall/schedules/primary.yml": SCHEDULE,
             "content/oncall/policies/default.yml": POLICY,
             ".gitlab/notifications.yml": NOTIFICATIONS,
+            "content/alerts/prometheus-0123456789ab.yml": ALERT,
         }
     )
     out = tmp_path / "public"
@@ -214,6 +242,8 @@ def test_the_public_view_has_no_pages_and_no_notification_settings(built):
     root = built.parent / "repo"
     repo = load(root).repo
     assert any(i.pages for i in repo.incidents) and repo.notifications.channels  # there is something to hide
+    assert [a.title for a in repo.alerts] == ["ALERT-TITLE-MARKER"]
     public = public_view(repo)
     assert all(i.pages == [] for i in public.incidents)
     assert public.notifications == NotificationsFile()
+    assert public.alerts == ()

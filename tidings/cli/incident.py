@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -17,13 +16,12 @@ from zoneinfo import ZoneInfo
 import click
 
 from tidings import clock
+from tidings.cli.changes import actor_for, changing, identity
 from tidings.cli.common import repo_root
-from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
 from tidings.content.model import IMPACTS, INCIDENT_STATUSES, SEVERITIES, Incident
 from tidings.errors import TidingsError, UsageError
 from tidings.ops.incidents import (
-    Actor,
     Change,
     acknowledge,
     apply_quick_actions_from_commits,
@@ -31,13 +29,12 @@ from tidings.ops.incidents import (
     find_incident,
     list_incidents,
     open_incident,
-    person_for_email,
     resolve_incident,
     set_published,
     summary,
     update_incident,
 )
-from tidings.store.git import git, push
+from tidings.store.git import push
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,58 +45,6 @@ def incident() -> None:
 
 
 id_argument = click.argument("incident_id", metavar="ID")
-
-
-def _changing(command: F) -> F:
-    """The options every changing command shares."""
-    for option in reversed(
-        (
-            click.option(
-                "--by",
-                "person",
-                help="Person id named in the timeline (default: the one whose email is yours).",
-            ),
-            click.option(
-                "--author", help='Commit as "Name <email>" (default: git\'s user.name and user.email).'
-            ),
-            click.option(
-                "--no-commit", is_flag=True, help="Stage the change (git add) without committing it."
-            ),
-            click.option(
-                "--push/--no-push", "push_commit", default=False, help="Push the commit (never forced)."
-            ),
-        )
-    ):
-        command = option(command)
-    return command
-
-
-def _identity(root: Path, given: str | None) -> tuple[str, str]:
-    """(name, email) from --author, or git's user.name/user.email; a usage error when neither is set."""
-    if given is not None:
-        name, email = parseaddr(given)
-        if not name or "@" not in email:
-            raise UsageError(f'--author must look like "Name <email@example.com>", not {given!r}')
-        return name, email
-    name = git(root, "config", "user.name", check=False).strip()
-    email = git(root, "config", "user.email", check=False).strip()
-    if not name or not email:
-        raise UsageError(
-            'who is making this change? set git\'s user.name and user.email, or pass --author "Name <email>"'
-        )
-    return name, email
-
-
-def _actor(root: Path, person: str | None, author: str | None) -> Actor:
-    identity = _identity(root, author)
-    people = load(root).repo
-    if person is not None:
-        known = [p.id for p in people.people]
-        if person not in known:
-            raise UsageError(f"unknown person '{person}' {did_you_mean(person, known)}".strip())
-    else:
-        person = person_for_email(people, identity[1])
-    return Actor(name=person or identity[0], author=identity, person=person)
 
 
 def _finish(root: Path, result: Change, no_commit: bool, push_commit: bool) -> None:
@@ -140,7 +85,7 @@ def _body(body: str | None) -> str:
 @click.option("--published/--unpublished", default=None, help="Default: unpublished (or the template's).")
 @click.option("--body", help="The first update (quick actions allowed; '-' reads standard input).")
 @click.option("--template", metavar="NAME", help="Start from content/templates/NAME.md.")
-@_changing
+@changing
 def open_command(
     root: Path,
     title: str | None,
@@ -159,7 +104,7 @@ def open_command(
     result = open_incident(
         root,
         clock.now(),
-        _actor(root, person, author),
+        actor_for(root, person, author),
         title=title,
         severity=severity,
         status=status,
@@ -178,7 +123,7 @@ def open_command(
 @click.option("--body", help="The update's text, with quick actions on lines of their own ('-': stdin).")
 @click.option("--status", type=click.Choice(INCIDENT_STATUSES), help="The incident's new status.")
 @click.option("--internal", is_flag=True, help="An internal update: never on the public page.")
-@_changing
+@changing
 def update_command(
     incident_id: str,
     root: Path,
@@ -195,7 +140,7 @@ def update_command(
         root,
         incident_id,
         clock.now(),
-        _actor(root, person, author),
+        actor_for(root, person, author),
         body=_body(body),
         status=status,
         internal=internal,
@@ -207,7 +152,7 @@ def update_command(
 @incident.command("ack")
 @id_argument
 @repo_root
-@_changing
+@changing
 def ack(
     incident_id: str, root: Path, person: str | None, author: str | None, no_commit: bool, push_commit: bool
 ) -> None:
@@ -215,7 +160,7 @@ def ack(
 
     Rules with `unless: acknowledged` stop paging. Acknowledging twice changes nothing.
     """
-    actor = _actor(root, person, author)
+    actor = actor_for(root, person, author)
     result = acknowledge(
         root, incident_id, clock.now(), by=actor.person, author=actor.author, do_commit=not no_commit
     )
@@ -226,7 +171,7 @@ def ack(
 @id_argument
 @repo_root
 @click.option("--body", help="The resolving update (default: 'This incident has been resolved.').")
-@_changing
+@changing
 def resolve_command(
     incident_id: str,
     root: Path,
@@ -237,13 +182,13 @@ def resolve_command(
     push_commit: bool,
 ) -> None:
     """Resolve incident ID: status resolved, resolved_at now, a resolved update; commit."""
-    actor = _actor(root, person, author)
+    actor = actor_for(root, person, author)
     result = resolve_incident(root, incident_id, clock.now(), actor, _body(body), do_commit=not no_commit)
     _finish(root, result, no_commit, push_commit)
 
 
 def _publish(root: Path, incident_id: str, published: bool, body: str | None, **who: Any) -> None:
-    actor = _actor(root, who["person"], who["author"])
+    actor = actor_for(root, who["person"], who["author"])
     result = set_published(
         root, incident_id, clock.now(), actor, published, _body(body), do_commit=not who["no_commit"]
     )
@@ -254,7 +199,7 @@ def _publish(root: Path, incident_id: str, published: bool, body: str | None, **
 @id_argument
 @repo_root
 @click.option("--body", help="A public update to add with it (needed when there is none yet).")
-@_changing
+@changing
 def publish_command(incident_id: str, root: Path, body: str | None, **who: Any) -> None:
     """Publish incident ID on the status page; it needs a public update."""
     _publish(root, incident_id, True, body, **who)
@@ -263,7 +208,7 @@ def publish_command(incident_id: str, root: Path, body: str | None, **who: Any) 
 @incident.command("unpublish")
 @id_argument
 @repo_root
-@_changing
+@changing
 def unpublish_command(incident_id: str, root: Path, **who: Any) -> None:
     """Take incident ID off the status page (its file and history stay)."""
     _publish(root, incident_id, False, None, **who)
@@ -296,7 +241,7 @@ def list_command(
     if fmt == "json":
         click.echo(json.dumps([summary(i) for i in found], indent=2, ensure_ascii=False))
         return
-    zone = load(root).repo.site.timezone
+    zone = load(root, alerts=False).repo.site.timezone
     for i in found:
         public = "published" if i.published else "unpublished"
         started = _local(zone, i.started_at)
@@ -370,10 +315,10 @@ def quick_actions_command(
     trailer records it), so a CI job can run this on every push: `tidings incident quick-actions
     $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA --push`.
     """
-    identity = _identity(root, author) if author else None
+    who = identity(root, author) if author else None
     try:
         done = apply_quick_actions_from_commits(
-            root, revs, **({"author": identity} if identity else {}), do_commit=not no_commit
+            root, revs, **({"author": who} if who else {}), do_commit=not no_commit
         )
     except UsageError as exc:
         # The actions come from commits, not from this command's options: a wrong one is a problem in

@@ -68,6 +68,8 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("schedule", ("overrides", "*", "person"), "person"),
     Reference("policy", ("rules", "*", "schedule"), "schedule"),
     Reference("policy", ("rules", "*", "person"), "person"),
+    Reference("alert", ("incident",), "incident"),
+    Reference("alert", ("events", "*", "incident"), "incident"),
 )
 
 
@@ -101,7 +103,8 @@ def _known_ids(
 ) -> dict[str, set[str]]:
     # Ids count even where their own file or entry is invalid: its errors are reported already, and
     # every use of it being flagged as unknown as well would bury them.
-    files = {kind: {p.id for p in parsed if p.kind == kind} for kind in ("runbook", "schedule", "policy")}
+    kinds = ("runbook", "schedule", "policy", "incident")
+    files = {kind: {p.id for p in parsed if p.kind == kind} for kind in kinds}
     components = set()
     for service in _raw_list(site_doc, "services"):
         if isinstance(service.get("id"), str):
@@ -114,6 +117,7 @@ def _known_ids(
         "runbook": files["runbook"],
         "schedule": files["schedule"],
         "policy": files["policy"],
+        "incident": files["incident"],
         "person": {p["id"] for p in _raw_list(people_doc, "people") if isinstance(p.get("id"), str)},
     }
 
@@ -255,6 +259,7 @@ def check_duplicate_files(parsed: Sequence[Parsed]) -> list[Diagnostic]:
         "policy": "policy",
         "runbook": "runbook",
         "template": "template",
+        "alert": "alert",
     }
     seen: dict[tuple[str, str], str] = {}
     for p in parsed:

@@ -10,6 +10,7 @@ PEOPLE_FILE = "content/people.yml"
 INTEGRATIONS_FILE = ".gitlab/integrations.yml"
 NOTIFICATIONS_FILE = ".gitlab/notifications.yml"
 SCHEMA_DIR = ".gitlab/schemas"
+ALERTS_DIR = "content/alerts"
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,12 @@ FOLDERS: tuple[Folder, ...] = (
     Folder("template", "content/templates", (".md",), markdown=True),
     Folder("schedule", "content/oncall/schedules", (".yml", ".yaml"), markdown=False),
     Folder("policy", "content/oncall/policies", (".yml", ".yaml"), markdown=False),
+    # What the runner received, kept for triage: internal, and many (a noisy team writes thousands).
+    Folder("alert", ALERTS_DIR, (".yml",), markdown=False),
 )
 
 # Entries of content/ that are ours; anything else there is probably a typo and gets a warning.
 KNOWN_CONTENT_ENTRIES = frozenset(
-    {"incidents", "maintenance", "runbooks", "oncall", "people.yml", "templates", "README.md"}
+    {"incidents", "maintenance", "runbooks", "oncall", "people.yml", "templates", "alerts", "README.md"}
 )
 KNOWN_ONCALL_ENTRIES = frozenset({"schedules", "policies", "README.md"})

@@ -36,6 +36,7 @@ from tidings.content.layout import (
 from tidings.content.model import (
     FILE_MODELS,
     ID_PATTERN,
+    AlertRecord,
     Component,
     FileModel,
     FromFile,
@@ -162,6 +163,7 @@ DOMAIN: dict[str, type[FromFile]] = {
     "runbook": Runbook,
     "schedule": Schedule,
     "policy": Policy,
+    "alert": AlertRecord,
 }
 
 
@@ -301,8 +303,12 @@ def _components(site: SiteFile) -> tuple[Component, ...]:
     )
 
 
-def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
-    """Read, validate and check the status repo at `root`; `cache` keeps parsed files between runs."""
+def load(root: Path | str, cache: ParseCache | None = None, alerts: bool = True) -> LoadResult:
+    """Read, validate and check the status repo at `root`; `cache` keeps parsed files between runs.
+
+    `alerts=False` leaves the alert records unread (repo.alerts is empty): they are internal and can
+    be many, and a public build or the runner's worker (which reads the few it needs by path) has
+    no use for them."""
     root = Path(root).resolve()
     diagnostics: list[Diagnostic] = []
 
@@ -334,6 +340,8 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
 
     parsed: list[Parsed] = []
     for folder in FOLDERS:
+        if folder.kind == "alert" and not alerts:
+            continue
         parsed.extend(_read_folder(root, folder, diagnostics, cache))
     people_doc: Document | None = None
     people = PeopleFile()
@@ -372,6 +380,7 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
         policies=_domain(parsed, "policy", Policy),
         integrations=integrations,
         notifications=notifications,
+        alerts=_domain(parsed, "alert", AlertRecord),
     )
 
     config_docs = (site_doc, people_doc, integrations_doc, notifications_doc)

@@ -231,6 +231,56 @@ class AlertLink(FileModel):
     starts_at: Timestamp | None = None
 
 
+# An alert record's status, as GitLab's alert management has them.
+AlertStatus = Literal["triggered", "acknowledged", "resolved", "ignored"]
+AlertEventKind = Literal[
+    "fired",  # first seen firing
+    "re-fired",  # a new firing of the same alert (a new start time)
+    "acknowledged",
+    "unacknowledged",  # back to triggered (PagerDuty's unacknowledge, or a person)
+    "resolved",
+    "reopened",  # a resolved alert fired again within its integration's reopen window
+    "ignored",
+    "linked",  # to an incident
+    "quiet",  # recorded, but it paged nobody (and why)
+]
+
+
+class AlertEvent(FileModel):
+    """One thing that happened to an alert: when, what, who did it and why."""
+
+    at: Timestamp
+    event: AlertEventKind
+    by: str | None = Field(None, description="people.yml id (or name) of who did it; none: its source.")
+    reason: str | None = None
+    incident: Id | None = Field(None, description="For 'linked': the incident.")
+
+
+class AlertFile(FileModel):
+    """`content/alerts/<id>.yml`: one alert the runner received, kept for triage. Never public."""
+
+    title: Text
+    status: AlertStatus = "triggered"
+    integration: Id = Field(description="The integration (.gitlab/integrations.yml) it came through.")
+    source: Text = Field(description="The kind of source: alertmanager, generic, grafana, ...")
+    fingerprint: Text = Field(description="The source's identity of the alert: repeats of it are one alert.")
+    group: str | None = Field(None, description="The alert group it arrived in (one group, one incident).")
+    severity: Severity = "unknown"
+    component: str | None = Field(None, description="The service or component it names.")
+    hosts: list[Text] = Field(default_factory=list)
+    monitoring_tool: str | None = None
+    environment: str | None = None
+    runbook: str | None = Field(None, description="A runbook id of the repo, or a URL.")
+    links: dict[Text, Url] = Field(default_factory=dict, description="Label -> URL (source, dashboard...).")
+    description: str = ""
+    first_seen: Timestamp = Field(description="When it first fired (its source's start time).")
+    last_seen: Timestamp = Field(description="When it last fired or changed at its source.")
+    starts_at: Timestamp = Field(description="Start of its current firing: a repeat of it is no new firing.")
+    fired: int = Field(1, ge=1, description="How many times it fired.")
+    incident: Id | None = Field(None, description="The incident it belongs to, if any.")
+    events: list[AlertEvent] = Field(default_factory=list)
+
+
 PageState = Literal["pending", "sent", "failed", "cancelled"]
 DeliveryState = Literal["sent", "failed"]
 
@@ -458,6 +508,18 @@ class Integration(FileModel):
     reopen_minutes: int = Field(
         60, ge=0, description="An alert that fires again this soon after resolving reopens its incident."
     )
+    open_incident: bool = Field(
+        True,
+        description="Whether an alert group opens an incident; false: its alerts wait in the alert list.",
+    )
+    template: Id | None = Field(
+        None, description="Incident template (content/templates/<name>.md) the incidents it opens start from."
+    )
+    recovery: Literal["incident", "alert"] = Field(
+        "incident",
+        description="What an alert's recovery resolves: its incident too (once the whole group is resolved), "
+        "or only the alert record (a person resolves the incident).",
+    )
     policy: Id | None = Field(
         None, description="Escalation policy for the incidents it opens that get none from their components."
     )
@@ -571,6 +633,7 @@ FILE_MODELS: dict[str, type[FileModel]] = {
     "policy": PolicyFile,
     "integrations": IntegrationsFile,
     "notifications": NotificationsFile,
+    "alert": AlertFile,
 }
 
 
@@ -642,6 +705,21 @@ class Maintenance(FromFile, MaintenanceFile):
         return "completed"
 
 
+class AlertRecord(FromFile, AlertFile):
+    """An alert record (`content/alerts/<id>.yml`): internal, like everything of the runner's."""
+
+    @property
+    def open(self) -> bool:
+        """Still wanting attention: triggered or acknowledged."""
+        return self.status in ("triggered", "acknowledged")
+
+    def acknowledged_at(self) -> datetime | None:
+        """When it was (last) acknowledged, if it is."""
+        if self.status != "acknowledged":
+            return None
+        return next((e.at for e in reversed(self.events) if e.event == "acknowledged"), None)
+
+
 class Runbook(FromFile, RunbookFile):
     body: str = ""
 
@@ -673,6 +751,8 @@ class StatusRepo:
     policies: tuple[Policy, ...] = ()
     integrations: tuple[Integration, ...] = ()
     notifications: NotificationsFile = field(default_factory=lambda: NotificationsFile())
+    # Alert records: internal, and left out (empty) where a caller does not need them (a public build).
+    alerts: tuple[AlertRecord, ...] = ()
     _index: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, kind: str, id: str) -> object | None:
@@ -688,6 +768,7 @@ class StatusRepo:
                 "schedules",
                 "policies",
                 "integrations",
+                "alerts",
             ):
                 self._index[name] = {item.id: item for item in getattr(self, name)}
         return self._index[kind].get(id)

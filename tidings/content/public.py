@@ -90,5 +90,6 @@ def public_view(repo: StatusRepo, known: Mapping[str, Any] | None = None) -> Sta
         policies=(),
         integrations=(),
         notifications=NotificationsFile(),
+        alerts=(),
         _index={},
     )

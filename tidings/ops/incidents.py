@@ -337,7 +337,7 @@ def open_incident(
     customers read once published); quick actions in it and in the template's body are applied.
     Without a body the first update is an internal "Opened by ..." line.
     """
-    repo = load(root).repo
+    repo = load(root, alerts=False).repo
     chosen = read_template(root, template) if template else Template("", {}, "")
     values: dict[str, Any] = dict(chosen.values)
     title = (title or str(values.get("title") or "")).strip()
@@ -479,7 +479,7 @@ def apply_changes(
     `internal`). Actions or a status with no text left record an internal update saying what
     changed. Nothing to change at all gives changed=False and no commit.
     """
-    repo = load(root).repo
+    repo = load(root, alerts=False).repo
     rel, edit = _open(root, incident_id)
     staged = _stage_changes(repo, incident_id, rel, edit, now, actor, body, status, internal, extra)
     if staged is None:
@@ -537,7 +537,7 @@ def set_published(
     do_commit: bool = True,
 ) -> Change:
     """Publish (optionally with the first public update) or unpublish an incident."""
-    repo = load(root).repo
+    repo = load(root, alerts=False).repo
     rel, edit = _open(root, incident_id)
     data = edit.data
     verb = "publish" if published else "unpublish"
@@ -577,7 +577,7 @@ def set_published(
 def find_incident(root: Path, incident_id: str) -> Incident:
     """The incident as the model reads it; IncidentError with a did-you-mean, or naming its errors."""
     rel, _ = incident_path(root, incident_id)
-    result = load(root)
+    result = load(root, alerts=False)
     found = result.repo.get("incidents", incident_id)
     if not isinstance(found, Incident):
         errors = [d.as_text() for d in result.errors if d.path == rel]
@@ -597,7 +597,7 @@ def list_incidents(
     if severity is not None:
         _choice(severity, SEVERITIES, "severity")
     found = []
-    for incident in load(root).repo.incidents:
+    for incident in load(root, alerts=False).repo.incidents:
         if status == "open" and incident.status == "resolved":
             continue
         if status not in (None, "open") and incident.status != status:
@@ -701,7 +701,7 @@ def plan_commit_actions(root: Path, revs: str) -> list[CommitActions]:
     that touches no incident, are QuickActionError (naming the commit); nothing is applied.
     Commits the runner made are left out: it never writes quick actions, only quotes alerts.
     """
-    repo = load(root).repo
+    repo = load(root, alerts=False).repo
     planned: list[CommitActions] = []
     problems: list[str] = []
     for sha in _commits(root, revs):
@@ -759,7 +759,7 @@ def apply_quick_actions_from_commits(
     date, and the timeline names the commit's author (their people.yml id when their email is
     there). The commit message describes the actions in words, never as `/` lines.
     """
-    repo = load(root).repo
+    repo = load(root, alerts=False).repo
     opened: dict[str, tuple[str, EditableFile]] = {}
     failed: set[str] = set()  # incidents a step failed on: later steps on them would only mislead
     steps: list[tuple[CommitActions, Actor, str, str, Path, _Staged | None]] = []
