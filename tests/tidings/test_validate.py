@@ -366,3 +366,53 @@ def test_an_integrations_policy_must_exist(make_repo):
     assert "integrations[0].policy: unknown policy 'defualt' (did you mean 'default'?)" in run.output, (
         run.output
     )
+
+
+ALERT_RECORD = """\
+title: Disk full
+status: triggered
+integration: prometheus
+source: alertmanager
+fingerprint: disk-1
+first_seen: 2026-03-14T10:00:00Z
+last_seen: 2026-03-14T10:00:00Z
+starts_at: 2026-03-14T10:00:00Z
+incident: {incident}
+"""
+
+
+def test_alert_records_are_checked_without_being_kept_and_a_second_run_reads_only_changes(
+    make_repo, tmp_path
+):
+    from tidings.content.cache import ParseCache
+
+    root = make_repo(
+        {
+            "content/incidents/2026-03-14-disk.md": INCIDENT_WARNING_ONLY,
+            "content/alerts/prometheus-000000000001.yml": ALERT_RECORD.format(incident="2026-03-14-disk"),
+            "content/alerts/prometheus-000000000002.yml": ALERT_RECORD.format(incident="2026-03-14-dsk"),
+            "content/alerts/prometheus-000000000003.yml": ALERT_RECORD.format(incident="x").replace(
+                "status: triggered", "status: sleeping"
+            ),
+        }
+    )
+    kept = {d for d in load(root).diagnostics if d.path.startswith("content/alerts/")}
+    assert sorted((d.path[-6:], d.line, d.field) for d in kept) == [
+        ("02.yml", 9, "incident"),  # an incident that is not there, with a did-you-mean
+        ("03.yml", 2, "status"),  # not a status
+        ("03.yml", 9, "incident"),
+    ]
+    assert any("did you mean '2026-03-14-disk'" in d.hint for d in kept)
+
+    folder = tmp_path / "cache"
+    for expected_hits in (0, 3):
+        cache = ParseCache(root, folder=folder)
+        checked = load(root, cache, alerts="check")
+        assert {d for d in checked.diagnostics if d.path.startswith("content/alerts/")} == kept
+        assert checked.repo.alerts == ()  # checked, not kept
+        assert cache.child("checked-alerts").hits == expected_hits  # the second run parsed none
+        cache.save()
+    # The incident it names goes away: the unchanged record is found wanting all the same.
+    (root / "content/incidents/2026-03-14-disk.md").unlink()
+    again = load(root, ParseCache(root, folder=folder), alerts="check")
+    assert any(d.path.endswith("01.yml") and d.code == "unknown-reference" for d in again.diagnostics)

@@ -39,14 +39,28 @@ from tidings.errors import UsageError
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to this file instead of standard output.",
 )
-def validate(root: Path, fmt: str, strict: bool, output: Path | None) -> None:
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Keep what was checked in the user's cache (~/.cache/tidings): the next run reads what changed.",
+)
+def validate(root: Path, fmt: str, strict: bool, output: Path | None, cache: bool) -> None:
     """Check every file of the status repo at ROOT and report every problem.
 
     Exits 0 when clean, 1 when there are errors (or warnings, with --strict), 2 on usage errors.
     """
+    from tidings.content.cache import ParseCache, outside_cache
     from tidings.content.load import load
 
-    result = load(root)
+    # Kept outside the repo: validate leaves every file of it as it was (CI diffs the tree).
+    parse_cache = ParseCache(root, folder=outside_cache(root, "validate")) if cache else None
+    result = load(root, parse_cache, alerts="check")
+    if parse_cache is not None:
+        try:
+            parse_cache.save()
+        except OSError as exc:  # a read-only checkout, say: the report matters, the cache does not
+            logging.getLogger(__name__).info("could not keep the parse cache: %s", exc)
     report = render(result.diagnostics, fmt)
     if output is not None:
         try:

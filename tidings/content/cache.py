@@ -53,10 +53,22 @@ def code_files() -> list[Path]:
     )
 
 
+def user_cache_dir() -> Path:
+    """This user's cache folder for Tidings ($XDG_CACHE_HOME/tidings, or ~/.cache/tidings)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tidings"
+
+
+def outside_cache(root: Path, purpose: str) -> Path:
+    """A cache folder for `root` outside it, in the user's cache: for commands that must leave the
+    repo exactly as they found it (`tidings validate`)."""
+    tag = hashlib.blake2b(str(root.resolve()).encode(), digest_size=8).hexdigest()
+    return user_cache_dir() / purpose / f"{root.resolve().name}-{tag}"
+
+
 @cache
 def signing_key() -> bytes:
     """This user's key for signing cache files (`TIDINGS_CACHE_KEY_FILE`, or ~/.cache/tidings/cache-key)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tidings"
+    base = user_cache_dir()
     path = Path(os.environ.get("TIDINGS_CACHE_KEY_FILE") or base / "cache-key")
     try:
         key = path.read_bytes()
@@ -98,9 +110,13 @@ class ParseCache:
     history again; the base is rewritten once the delta grows.
     """
 
-    def __init__(self, root: Path, name: str = "parsed"):
-        self.path = root / CACHE_DIR / f"{name}.pickle"
-        self.delta_path = root / CACHE_DIR / f"{name}-delta.pickle"
+    def __init__(self, root: Path, name: str = "parsed", folder: Path | None = None):
+        """A cache of `root`'s files, kept in `folder` (default ROOT/.tidings-cache)."""
+        self.root, self.name = root, name
+        self.folder = folder if folder is not None else root / CACHE_DIR
+        self._children: dict[str, ParseCache] = {}
+        self.path = self.folder / f"{name}.pickle"
+        self.delta_path = self.folder / f"{name}-delta.pickle"
         self._old: dict[str, Any] = {}
         self._base_keys: set[str] = set()
         self._generation = ""
@@ -148,8 +164,18 @@ class ParseCache:
         self._used[key] = value
         self._added += 1
 
+    def child(self, name: str) -> ParseCache:
+        """A cache of its own for files only some runs read (alert records: validate reads them, a
+        public build does not): a run that leaves them unread leaves their entries as they were,
+        where one cache would drop them as unused."""
+        if name not in self._children:
+            self._children[name] = ParseCache(self.root, f"{self.name}-{name}", self.folder)
+        return self._children[name]
+
     def save(self) -> None:
-        """Write the entries this run used, when they differ from what was stored."""
+        """Write the entries this run used, when they differ from what was stored (children too)."""
+        for child in self._children.values():
+            child.save()
         if not self._added and len(self._used) == len(self._old):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -122,6 +122,17 @@ def _known_ids(
     }
 
 
+def references_in(kind: str, data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """(where, id) of every id a file of `kind` names (its values, as the model reads them)."""
+    return [
+        (loc, value)
+        for ref in REFERENCES
+        if ref.doc_kind == kind
+        for loc, value, _ in _walk(data, ref.pattern)
+        if isinstance(value, str)
+    ]
+
+
 def check_references(docs: Sequence[tuple[str, Document]], known: Mapping[str, set[str]]) -> list[Diagnostic]:
     """Unknown ids in `docs`; a target kind absent from `known` is not checked (its ids are unknowable)."""
     out: list[Diagnostic] = []

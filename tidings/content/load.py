@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -205,10 +205,21 @@ def _read_folder(
     base = root / folder.path
     if not base.is_dir():
         return []
-    parsed: list[Parsed] = []
     # os.scandir and strings: a history of ten thousand incidents makes pathlib's objects costly.
     with os.scandir(base) as scan:
         entries = sorted(scan, key=lambda e: e.name)
+    return _read_entries(root, folder, entries, diagnostics, cache)
+
+
+def _read_entries(
+    root: Path,
+    folder: Folder,
+    entries: list[os.DirEntry[str]],
+    diagnostics: list[Diagnostic],
+    cache: ParseCache | None,
+) -> list[Parsed]:
+    base = root / folder.path
+    parsed: list[Parsed] = []
     prefix = folder.path.rstrip("/") + "/"
     for entry in entries:
         name, rel = entry.name, prefix + entry.name
@@ -303,12 +314,16 @@ def _components(site: SiteFile) -> tuple[Component, ...]:
     )
 
 
-def load(root: Path | str, cache: ParseCache | None = None, alerts: bool = True) -> LoadResult:
+def load(
+    root: Path | str, cache: ParseCache | None = None, alerts: bool | Literal["check"] = True
+) -> LoadResult:
     """Read, validate and check the status repo at `root`; `cache` keeps parsed files between runs.
 
     `alerts=False` leaves the alert records unread (repo.alerts is empty): they are internal and can
     be many, and a public build or the runner's worker (which reads the few it needs by path) has
-    no use for them."""
+    no use for them. `alerts="check"` validates them without making objects of them (repo.alerts
+    is empty): what `tidings validate` needs, and with a cache it reads only the records changed
+    since the last run (a year of a noisy team's alerts is tens of thousands of files)."""
     root = Path(root).resolve()
     diagnostics: list[Diagnostic] = []
 
@@ -340,7 +355,10 @@ def load(root: Path | str, cache: ParseCache | None = None, alerts: bool = True)
 
     parsed: list[Parsed] = []
     for folder in FOLDERS:
-        if folder.kind == "alert" and not alerts:
+        if folder.kind == "alert":
+            if alerts is not True:
+                continue
+            parsed.extend(_read_folder(root, folder, diagnostics, cache.child("alerts") if cache else None))
             continue
         parsed.extend(_read_folder(root, folder, diagnostics, cache))
     people_doc: Document | None = None
@@ -399,10 +417,61 @@ def load(root: Path | str, cache: ParseCache | None = None, alerts: bool = True)
     if integrations_doc is not None:
         policies = {"policy": {p.id for p in parsed if p.kind == "policy"}}
         diagnostics.extend(checks.check_references([("integrations", integrations_doc)], policies))
+    if alerts == "check":
+        incidents = {p.id for p in parsed if p.kind == "incident"}
+        diagnostics.extend(
+            _check_alert_files(root, cache.child("checked-alerts") if cache else None, incidents)
+        )
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}
     return LoadResult(repo=repo, diagnostics=diagnostics, public=public)
+
+
+def _check_alert_files(root: Path, cache: ParseCache | None, incidents: set[str]) -> list[Diagnostic]:
+    """Every alert record checked (its own diagnostics, and the incidents it names) without keeping it.
+
+    With a cache, a record is parsed only when its name, size or times changed since the run that
+    checked it (as git's index and the build's input stamp judge a file): what that run found is
+    kept, and only its references to incidents are checked again, against today's incidents.
+    """
+    folder = next(f for f in FOLDERS if f.kind == "alert")
+    out: list[Diagnostic] = []
+    base = root / folder.path
+    if not base.is_dir():
+        return out
+    with os.scandir(base) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
+        name, rel = entry.name, f"{folder.path}/{entry.name}"
+        if name.startswith(".") or name == "README.md":
+            continue
+        try:
+            stat = entry.stat()
+            plain_file = entry.is_file() and os.path.splitext(name)[1] in folder.suffixes
+        except OSError:
+            stat, plain_file = None, True  # _read_folder words what cannot be read
+        key = f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}" if stat and plain_file else ""
+        found = cache.get(key) if cache is not None and key else None
+        if found is None:
+            problems: list[Diagnostic] = []
+            read = _read_entries(root, folder, [entry], problems, None)
+            parsed = read[0] if read else None
+            refs: list[tuple[tuple[str | int, ...], str]] = []
+            if parsed is not None:
+                problems += parsed.doc.diagnostics
+                problems += checks.check_file(parsed.doc, parsed.checkable)
+                if parsed.doc.data is not None:
+                    refs = checks.references_in("alert", parsed.doc.values())
+            found = (tuple(problems), tuple(refs))
+            if cache is not None and key:
+                cache.put(key, found)
+        out.extend(found[0])
+        if any(value not in incidents for _, value in found[1]):
+            # Rare: read it again, so the unknown incident is named where it is, with a did-you-mean.
+            doc = read_yaml(base / name, rel)
+            out.extend(checks.check_references([("alert", doc)], {"incident": incidents}))
+    return out
 
 
 def parse_content(rel: str, text: str, root: Path | None = None) -> Parsed:
