@@ -436,6 +436,43 @@ def test_a_change_can_be_pushed(repo: Path, tmp_path: Path) -> None:
     assert git(remote, "log", "-1", "--format=%s", "main").strip() == f"Update incident {LAG} by amara"
 
 
+def test_a_push_that_meets_the_runner_s_commits_to_the_same_incident_makes_the_change_again(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Ten times: the runner (another clone) commits to the incident and pushes, then a responder,
+    who has not fetched, updates it with --push. Each must land, as the runner's own changes do
+    (it was 3 in 10: "committed locally but not pushed: conflict while rebasing")."""
+    remote = tmp_path / "remote.git"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    _git(repo, "remote", "add", "origin", str(remote))
+    _git(repo, "push", "-q", "-u", "origin", "main")
+    runner_clone = tmp_path / "runner"
+    _git(tmp_path, "clone", "-q", str(remote), str(runner_clone))
+    for n in range(10):
+        # The other side appends to the same timeline: the same lines as the responder's update.
+        runner = "Tidings runner <runner@tidings.invalid>"
+        args = ["incident", "update", LAG, "--body", f"Paged ({n}).", "--author", runner, "--push"]
+        other = CliRunner().invoke(main, [*args, str(runner_clone)])
+        assert other.exit_code == 0, other.output
+        result = at(repo, "update", LAG, "--body", f"Still looking ({n}).", "--push")
+        assert result.exit_code == 0, result.output
+        _git(runner_clone, "pull", "-q", "--ff-only")
+    final = git(remote, "show", f"main:{LAG_REL}")
+    assert all(f"Paged ({n})." in final and f"Still looking ({n})." in final for n in range(10))
+    assert "<<<<<<<" not in final
+    # Each of the ten met a conflict and was made again on the remote's file.
+    assert _git(repo, "reflog").count("reset: moving to HEAD~1") == 10
+    again = at(repo, "ack", LAG, "--push")
+    assert again.exit_code == 0 and git(remote, "log", "-1", "--format=%s", "main").startswith("Acknowledge")
+
+
+def test_an_ack_by_someone_not_in_people_yml_names_the_author(repo: Path) -> None:
+    result = at(repo, "ack", LAG, "--author", "Zed Kowalski <zed@example.org>")
+    assert result.exit_code == 0, result.output
+    last = incident(repo, LAG).updates[-1]
+    assert last.author == "Zed Kowalski" and last.body.startswith("Acknowledged by Zed Kowalski")
+
+
 # --- list and show ---------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from tidings import clock
-from tidings.cli.changes import actor_for, changing
+from tidings.cli.changes import actor_for, changing, made_and_pushed
 from tidings.cli.common import repo_root
 from tidings.cli.params import TimeParam
 from tidings.content.model import AlertRecord
-from tidings.errors import TidingsError
 from tidings.ops.alerts import (
     STATUSES,
     AlertChange,
@@ -26,7 +26,6 @@ from tidings.ops.alerts import (
     list_alerts,
     promote,
 )
-from tidings.store.git import push
 
 id_argument = click.argument("alert_id", metavar="ID")
 
@@ -151,12 +150,10 @@ def show(alert_id: str, root: Path, fmt: str) -> None:
     click.echo("\n".join(lines))
 
 
-def _finish(root: Path, result: AlertChange, push_commit: bool) -> None:
+def _finish(root: Path, make: Callable[[], AlertChange], push_commit: bool) -> None:
+    """Make the change (and push it: a conflict makes it again on the remote's files); say what was done."""
+    result = made_and_pushed(root, make, lambda r: r.commit, push_commit)
     click.echo(f"{result.message}" + (f" (commit {result.commit[:12]})" if result.commit else ""))
-    if push_commit and result.commit:
-        pushed = push(root)
-        if not pushed.pushed:
-            raise TidingsError(f"committed locally but not pushed: {pushed.reason}")
 
 
 def _status_command(action: str, doc: str) -> click.Command:
@@ -170,8 +167,12 @@ def _status_command(action: str, doc: str) -> click.Command:
         push_commit: bool,
     ) -> None:
         actor = actor_for(root, person, author)
-        result = change_status(root, alert_id, action, clock.now(), actor, reason, do_commit=not no_commit)
-        _finish(root, result, push_commit)
+        now = clock.now
+
+        def make() -> AlertChange:
+            return change_status(root, alert_id, action, now(), actor, reason, do_commit=not no_commit)
+
+        _finish(root, make, push_commit and not no_commit)
 
     command.__doc__ = doc  # before repo_root, which adds what it says of ROOT to the help
     decorated = changing(command)
@@ -211,8 +212,8 @@ def link_command(
     alert_id: str, incident_id: str, root: Path, push_commit: bool, person: str | None, author: str | None
 ) -> None:
     """Make INCIDENT the incident of alert ID (the incident lists it; later alerts of its group join it)."""
-    result = link(root, alert_id, incident_id, clock.now(), actor_for(root, person, author))
-    _finish(root, result, push_commit)
+    actor = actor_for(root, person, author)
+    _finish(root, lambda: link(root, alert_id, incident_id, clock.now(), actor), push_commit)
 
 
 @alert.command("promote")
@@ -227,5 +228,5 @@ def promote_command(
     alert_id: str, root: Path, push_commit: bool, person: str | None, author: str | None
 ) -> None:
     """Open an incident from alert ID (one that has none), with its title, severity and component."""
-    result = promote(root, alert_id, clock.now(), actor_for(root, person, author))
-    _finish(root, result, push_commit)
+    actor = actor_for(root, person, author)
+    _finish(root, lambda: promote(root, alert_id, clock.now(), actor), push_commit)

@@ -15,9 +15,9 @@ import click
 
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
-from tidings.errors import UsageError
+from tidings.errors import TidingsError, UsageError
 from tidings.ops.incidents import Actor, person_for_email
-from tidings.store.git import git
+from tidings.store.git import REMOTE, GitError, PushOutcome, current_branch, git, push
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,3 +72,51 @@ def actor_for(root: Path, person: str | None, author: str | None) -> Actor:
     else:
         person = person_for_email(people, who[1])
     return Actor(name=person or who[0], author=who, person=person)
+
+
+R = TypeVar("R")
+# How often a change is made again on the remote's fresh files before giving up.
+PUSH_ATTEMPTS = 5
+
+
+def made_and_pushed(root: Path, make: Callable[[], R], sha: Callable[[R], str | None], push_it: bool) -> R:
+    """Make a change (`make` commits it), and with `push_it` push it, never forced.
+
+    A push whose rebase conflicts (the runner committed pages to the same incident a moment ago,
+    say) is resolved as the runner resolves its own: our commit is dropped, the remote's files are
+    taken, and the change is made again on them, so a responder's acknowledgement always lands.
+    Only our own commit is dropped: other local commits that are not on the remote stop it there.
+    """
+    result = make()
+    if not push_it or sha(result) is None:
+        return result
+    for _ in range(PUSH_ATTEMPTS):
+        pushed = push(root)
+        if pushed.pushed:
+            return result
+        if pushed.outcome is not PushOutcome.CONFLICT or not _take_remote_over(root, sha(result) or ""):
+            raise TidingsError(f"committed locally but not pushed: {pushed.reason}")
+        result = make()  # on the remote's files: it may find there is nothing left to do
+        if sha(result) is None:
+            return result
+    raise TidingsError(f"committed locally but not pushed: the remote kept changing ({PUSH_ATTEMPTS} tries)")
+
+
+def _take_remote_over(root: Path, ours: str) -> bool:
+    """Drop our one commit (HEAD) and fast-forward to the remote's branch; False, touching nothing,
+    when HEAD is not ours or other local commits are not on the remote either."""
+    upstream = f"{REMOTE}/{current_branch(root)}"
+    if git(root, "rev-parse", "HEAD").strip() != ours or not _contains(root, "HEAD~1", upstream):
+        return False
+    git(root, "reset", "--quiet", "--hard", "HEAD~1")
+    git(root, "merge", "--quiet", "--ff-only", upstream)
+    return True
+
+
+def _contains(root: Path, ancestor: str, rev: str) -> bool:
+    """Whether `rev` holds `ancestor`."""
+    try:
+        git(root, "merge-base", "--is-ancestor", ancestor, rev)
+    except GitError:
+        return False
+    return True

@@ -6,6 +6,7 @@ user.name and user.email) and a `Tidings-Incident` trailer; `--no-commit` stages
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from tidings import clock
-from tidings.cli.changes import actor_for, changing, identity
+from tidings.cli.changes import actor_for, changing, identity, made_and_pushed
 from tidings.cli.common import repo_root
 from tidings.content.load import load
 from tidings.content.model import IMPACTS, INCIDENT_STATUSES, SEVERITIES, Incident
@@ -47,7 +48,9 @@ def incident() -> None:
 id_argument = click.argument("incident_id", metavar="ID")
 
 
-def _finish(root: Path, result: Change, no_commit: bool, push_commit: bool) -> None:
+def _finish(root: Path, make: Callable[[], Change], no_commit: bool, push_commit: bool) -> None:
+    """Make the change (and push it: a conflict makes it again on the remote's files); say what was done."""
+    result = made_and_pushed(root, make, lambda r: r.commit, push_commit and not no_commit)
     if not result.changed:
         click.echo(result.message)
         return
@@ -57,10 +60,6 @@ def _finish(root: Path, result: Change, no_commit: bool, push_commit: bool) -> N
         click.echo(
             f"{result.message} (staged in {result.rel}, not committed)" if no_commit else result.message
         )
-    if push_commit and result.commit:
-        pushed = push(root)
-        if not pushed.pushed:
-            raise TidingsError(f"committed locally but not pushed: {pushed.reason}")
 
 
 def _body(body: str | None) -> str:
@@ -101,20 +100,21 @@ def open_command(
     push_commit: bool,
 ) -> None:
     """Open a new incident in ROOT, with the id <date>-<slug of the title>, and commit it."""
-    result = open_incident(
+    text, actor = _body(body), actor_for(root, person, author)
+    make = lambda: open_incident(  # noqa: E731 (made again on fresh files after a conflict)
         root,
         clock.now(),
-        actor_for(root, person, author),
+        actor,
         title=title,
         severity=severity,
         status=status,
         components=components,
         published=published,
-        body=_body(body),
+        body=text,
         template=template,
         do_commit=not no_commit,
     )
-    _finish(root, result, no_commit, push_commit)
+    _finish(root, make, no_commit, push_commit)
 
 
 @incident.command("update")
@@ -136,17 +136,18 @@ def update_command(
     push_commit: bool,
 ) -> None:
     """Add a timeline update to incident ID; quick actions in --body act on the incident."""
-    result = update_incident(
+    text, actor = _body(body), actor_for(root, person, author)
+    make = lambda: update_incident(  # noqa: E731
         root,
         incident_id,
         clock.now(),
-        actor_for(root, person, author),
-        body=_body(body),
+        actor,
+        body=text,
         status=status,
         internal=internal,
         do_commit=not no_commit,
     )
-    _finish(root, result, no_commit, push_commit)
+    _finish(root, make, no_commit, push_commit)
 
 
 @incident.command("ack")
@@ -161,10 +162,11 @@ def ack(
     Rules with `unless: acknowledged` stop paging. Acknowledging twice changes nothing.
     """
     actor = actor_for(root, person, author)
-    result = acknowledge(
-        root, incident_id, clock.now(), by=actor.person, author=actor.author, do_commit=not no_commit
+    # The timeline names the person: their people.yml id, else the author's name (never "runner").
+    make = lambda: acknowledge(  # noqa: E731
+        root, incident_id, clock.now(), by=actor.name, author=actor.author, do_commit=not no_commit
     )
-    _finish(root, result, no_commit, push_commit)
+    _finish(root, make, no_commit, push_commit)
 
 
 @incident.command("resolve")
@@ -183,16 +185,20 @@ def resolve_command(
 ) -> None:
     """Resolve incident ID: status resolved, resolved_at now, a resolved update; commit."""
     actor = actor_for(root, person, author)
-    result = resolve_incident(root, incident_id, clock.now(), actor, _body(body), do_commit=not no_commit)
-    _finish(root, result, no_commit, push_commit)
+    text = _body(body)
+    make = lambda: resolve_incident(  # noqa: E731
+        root, incident_id, clock.now(), actor, text, do_commit=not no_commit
+    )
+    _finish(root, make, no_commit, push_commit)
 
 
 def _publish(root: Path, incident_id: str, published: bool, body: str | None, **who: Any) -> None:
     actor = actor_for(root, who["person"], who["author"])
-    result = set_published(
-        root, incident_id, clock.now(), actor, published, _body(body), do_commit=not who["no_commit"]
+    text = _body(body)
+    make = lambda: set_published(  # noqa: E731
+        root, incident_id, clock.now(), actor, published, text, do_commit=not who["no_commit"]
     )
-    _finish(root, result, who["no_commit"], who["push_commit"])
+    _finish(root, make, who["no_commit"], who["push_commit"])
 
 
 @incident.command("publish")
@@ -327,7 +333,7 @@ def quick_actions_command(
     if not done:
         click.echo(f"no quick actions to apply in {revs}")
     for result in done:
-        _finish(root, result, no_commit, False)
+        _finish(root, functools.partial(lambda r: r, result), no_commit, False)
     if push_commit and any(r.commit for r in done):
         pushed = push(root)
         if not pushed.pushed:
