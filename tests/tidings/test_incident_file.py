@@ -35,6 +35,7 @@ from tidings.store.incident_file import (
     stamp_as_given,
     trimmed_text,
     update_entry,
+    update_id,
     verbatim_text,
 )
 
@@ -147,8 +148,17 @@ def test_an_update_entry_keeps_the_files_key_order():
         ("body", "Found it."),
         ("internal", True),
         ("author", "amara"),
+        ("id", entry["id"]),  # its identity, last: tidings log pairs updates by it
     ]
-    assert list(update_entry(stamp(T0), "resolved", "Fixed.")) == ["at", "status", "body"]
+    assert len(entry["id"]) == 8 and entry["id"] == update_id(entry)  # a replay writes the same id
+
+
+def test_updates_in_one_timeline_never_share_an_id():
+    updates = CommentedSeq()
+    for _ in range(3):  # the same words at the same second: three updates all the same
+        add_update(updates, update_entry(stamp(T0), "identified", "Paged.", author="runner"))
+    assert len({u["id"] for u in updates}) == 3
+    assert list(update_entry(stamp(T0), "resolved", "Fixed.")) == ["at", "status", "body", "id"]
 
 
 def test_add_update_inserts_in_time_order_after_equal_and_unreadable_times():

@@ -208,6 +208,9 @@ class Update(FileModel):
     body: Text
     internal: bool = Field(False, description="Internal updates never appear on the public page.")
     author: str | None = None
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = Field(
+        None, description="Its identity in the timeline, kept through edits (Tidings writes one)."
+    )
 
 
 class Note(FileModel):

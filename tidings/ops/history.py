@@ -131,24 +131,58 @@ def _components(old: Any, new: Any) -> list[str]:
 
 
 def _updates(old: Any, new: Any) -> list[str]:
+    """The timeline's changes. Updates are paired by their id (Tidings gives every update one, and it
+    survives edits and reordering); an update without one (written by hand, or imported) is the
+    same update only when unchanged, or when it is the one change at its time, else removed and
+    added: never guessed from its time alone, which several updates may share."""
     before, after = _entries(old), _entries(new)
-    by_at_before = {str(u.get("at")): u for u in before}
-    by_at_after = {str(u.get("at")): u for u in after}
+    words: list[str] = []
+    old_by_id = {str(u["id"]): u for u in before if u.get("id")}
+    new_ids = {str(u["id"]) for u in after if u.get("id")}
+    for u in after:
+        if u.get("id") and str(u["id"]) in old_by_id:
+            words += _changed(old_by_id[str(u["id"])], u)
+        elif u.get("id"):
+            words.append(_added(u))
+    gone = [u for u in before if u.get("id") and str(u["id"]) not in new_ids]
+    # Updates without an id: what is in both, unchanged, cancels out; the rest pairs by time only
+    # where one went and one came at that time.
+    plain_before = [u for u in before if not u.get("id")]
+    plain_after = [u for u in after if not u.get("id")]
+    for u in list(plain_after):
+        if u in plain_before:
+            plain_before.remove(u)
+            plain_after.remove(u)
+    for u in list(plain_after):
+        same_time = [v for v in plain_before if str(v.get("at")) == str(u.get("at"))]
+        if len(same_time) == 1 and sum(str(w.get("at")) == str(u.get("at")) for w in plain_after) == 1:
+            words += _changed(same_time[0], u)
+            plain_before.remove(same_time[0])
+            plain_after.remove(u)
+    words += [_added(u) for u in plain_after]
+    words += [f"update removed ({_s(u.get('status'))})" for u in [*gone, *plain_before]]
+    return words
+
+
+def _added(u: dict[str, Any]) -> str:
+    kind = "internal update" if u.get("internal") is True else "update"
+    return f"{kind} added ({_s(u.get('status'))})"
+
+
+def _changed(was: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    if was == now:
+        return []
+    kind = "internal update" if now.get("internal") is True else "update"
+    was_internal, is_internal = was.get("internal") is True, now.get("internal") is True
     words = []
-    for at, u in by_at_after.items():
-        kind = "internal update" if u.get("internal") is True else "update"
-        if at not in by_at_before:
-            words.append(f"{kind} added ({_s(u.get('status'))})")
-        elif by_at_before[at] != u:
-            was_internal = by_at_before[at].get("internal") is True
-            if was_internal and u.get("internal") is not True:
-                words.append(f"update made public ({_s(u.get('status'))})")
-            elif not was_internal and u.get("internal") is True:
-                words.append(f"update made internal ({_s(u.get('status'))})")
-            else:
-                words.append(f"{kind} edited ({_s(u.get('status'))})")
-    removed = [u for at, u in by_at_before.items() if at not in by_at_after]
-    words += [f"update removed ({_s(u.get('status'))})" for u in removed]
+    if was_internal and not is_internal:
+        words.append(f"update made public ({_s(now.get('status'))})")
+    elif is_internal and not was_internal:
+        words.append(f"update made internal ({_s(now.get('status'))})")
+    rest_was = {k: v for k, v in was.items() if k != "internal"}
+    rest_now = {k: v for k, v in now.items() if k != "internal"}
+    if rest_was != rest_now:
+        words.append(f"{kind} edited ({_s(now.get('status'))})")
     return words
 
 

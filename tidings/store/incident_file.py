@@ -9,6 +9,7 @@ tidings.content's job (`tidings.content.load.parse_content`).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ def update_entry(
     body: str,
     internal: bool = False,
     author: str | None = None,
+    with_id: bool = True,
 ) -> CommentedMap:
     """One timeline update, its keys in the order the files keep: at, status, body, internal, author.
 
@@ -96,12 +98,27 @@ def update_entry(
         update["internal"] = True
     if author is not None:
         update["author"] = author
+    if with_id:
+        update["id"] = update_id(update)
     return update
+
+
+def update_id(update: Any, salt: int = 0) -> str:
+    """An update's identity: from what it says and when, so writing it again (a replay) gives the
+    same one; it stays with the update through edits and reordering (tidings log pairs by it)."""
+    parts = [str(update.get(k, "")) for k in ("at", "status", "body", "internal", "author")]
+    digest = hashlib.sha256("\0".join([*parts, str(salt)]).encode()).hexdigest()
+    return digest[:8]
 
 
 def add_update(updates: CommentedSeq, update: CommentedMap) -> None:
     """Insert an update in time order: a person may have written a later one by hand, and a replayed
-    alert can land after a person's later update."""
+    alert can land after a person's later update. Its id is made unique in the timeline."""
+    taken = {u.get("id") for u in updates if isinstance(u, dict)}
+    salt = 0
+    while update.get("id") in taken:
+        salt += 1
+        update["id"] = update_id(update, salt)
     at = parse_stamp(update["at"])
     index = len(updates)
     while index > 0 and at is not None:

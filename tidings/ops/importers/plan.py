@@ -109,7 +109,11 @@ class ImportPlan:
 
 
 def _updates(updates: list[UpdateRecord]) -> CommentedSeq:
-    return CommentedSeq(update_entry(stamp_as_given(u.at), u.status, block_text(u.body)) for u in updates)
+    # Imported history keeps its source's words only: its updates have no ids (tidings log pairs
+    # id-less updates by what they say).
+    return CommentedSeq(
+        update_entry(stamp_as_given(u.at), u.status, block_text(u.body), with_id=False) for u in updates
+    )
 
 
 def _source(source: Source) -> CommentedMap:
