@@ -6,8 +6,9 @@ GET/POST /ack/{token} (runner/ack.py) and POST /slack/commands (runner/slack.py)
 its git operations (runner/tick.py); without it, acks taken while the remote was down are pushed
 every few seconds (runner/ack.py's `retry_queued`). Every ANNOUNCE_SECONDS the commits that reached the branch
 are read for incidents opened and resolved, told to the `announce:` channels (runner/announce.py).
-Every refusal writes nothing: 404 unknown integration, 401 bad token, 413 over 1 MiB, 400 not
-JSON, 422 the wrong shape (naming the field).
+Every refusal writes nothing: 404 unknown integration, 401 bad token or signature (each source's
+`verify`, runner/sources/), 413 over 1 MiB, 400 not JSON, 422 the wrong shape (naming the field).
+A known event that changes no alert is answered 202 and counted (`tidings_runner_ignored_total`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hmac
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,19 +35,25 @@ from tidings.runner.escalation.tick import tick
 from tidings.runner.journal import Journal
 from tidings.runner.remote import Clone
 from tidings.runner.remote import state_dir as clone_state_dir
-from tidings.runner.sources import parse
-from tidings.runner.sources.events import PayloadError
+from tidings.runner.sources import kept_headers, parse, verify
+from tidings.runner.sources.events import IgnoredEvent, PayloadError
 from tidings.runner.worker import Metrics, Worker, recover
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 LATENCY = "tidings_runner_apply_latency_seconds"
 RETRY_AFTER = 10  # seconds a sender is asked to wait when the journal cannot take a request
+IGNORED_KINDS = 100  # distinct (source, event type) counters kept for /metrics
 ANNOUNCE_SECONDS = 2.0  # how often new commits are looked at for incident news (runner/announce.py)
 
 
 def _error(status: int, message: str, **extra: str) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _label(value: str) -> str:
+    """A Prometheus label value from a sender's text: short, and nothing that needs escaping."""
+    return re.sub(r"[^A-Za-z0-9_.:-]", "_", value[:80]) or "_"
 
 
 def journal_unavailable(exc: OSError) -> JSONResponse:
@@ -71,6 +78,8 @@ def create_app(
     root = root.resolve()
     state = clone_state_dir(root, state_dir)
     metrics = Metrics()
+    # Known events of known sources that change no alert, by (source kind, event type).
+    ignored: dict[tuple[str, str], int] = {}
     holder: dict[str, Worker] = {}
     clones: dict[str, Clone] = {}
 
@@ -80,12 +89,6 @@ def create_app(
         integration = worker.integrations.get(request.path_params["integration"])
         if integration is None or integration.kind != kind:
             return _error(404, "no such integration")
-        expected = os.environ.get(integration.token_env, "")
-        given = request.headers.get("authorization", "")
-        token = given[7:] if given.lower().startswith("bearer ") else ""
-        # Constant-time, and an unset variable never matches (not even an empty token).
-        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-            return _error(401, "missing or wrong bearer token")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY:
             return _error(413, f"body over {MAX_BODY} bytes")
@@ -94,9 +97,26 @@ def create_app(
             body += chunk
             if len(body) > MAX_BODY:
                 return _error(413, f"body over {MAX_BODY} bytes")
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        # A signature covers the body, so every check waits for it; none writes anything.
+        verdict = verify(kind, integration, headers, body, os.environ)
+        if not verdict.ok:
+            if verdict.unset:
+                log.warning(
+                    "%s is not set: every post to %s/%s is refused", verdict.unset, kind, integration.id
+                )
+            return _error(401, verdict.reason)
         now = clock.now()
         try:
-            parse(kind, body, integration, now)
+            parse(kind, body, integration, now, headers)
+        except IgnoredEvent as exc:  # a known event that changes no alert: 2xx, so it is never re-sent
+            log.warning("%s/%s: %s", kind, integration.id, exc)
+            # A sender's event types are few; past IGNORED_KINDS of them, the rest count as "other".
+            key = (kind, _label(exc.event))
+            if key not in ignored and len(ignored) >= IGNORED_KINDS:
+                key = (kind, "other")
+            ignored[key] = ignored.get(key, 0) + 1
+            return JSONResponse({"status": "ignored", "reason": str(exc)}, status_code=202)
         except PayloadError as exc:
             status = 400 if exc.field == "(body)" and "not JSON" in str(exc) else 422
             return _error(status, str(exc), field=exc.field)
@@ -106,6 +126,9 @@ def create_app(
             "received_at": now.isoformat(),
             "body": base64.b64encode(body).decode(),
         }
+        kept = kept_headers(kind, headers)
+        if kept:  # only for the sources that read headers; older records have none
+            record["headers"] = kept
         try:
             seq = await worker.journal.append(record)
         except OSError as exc:
@@ -150,6 +173,12 @@ def create_app(
             f"tidings_runner_push_failures_total {metrics.push_failures}",
             "# TYPE tidings_runner_journal_depth gauge",
             f"tidings_runner_journal_depth {worker.depth}",
+            "# HELP tidings_runner_ignored_total Posts of events that change no alert (answered 202).",
+            "# TYPE tidings_runner_ignored_total counter",
+            *(
+                f'tidings_runner_ignored_total{{kind="{k}",event="{e}"}} {n}'
+                for (k, e), n in sorted(ignored.items())
+            ),
             "# HELP tidings_runner_apply_latency_seconds From receipt to commit, recent applied alerts.",
             "# TYPE tidings_runner_apply_latency_seconds summary",
             *(f'{LATENCY}{{quantile="{q}"}} {quantile(q):.6f}' for q in (0.5, 0.99)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,15 @@ def commit_outcome(root: Path, outcome: Outcome) -> str | None:
 
 
 def apply_payload(
-    root: Path, kind: str, body: bytes, integration_id: str | None = None, do_push: bool = False
+    root: Path,
+    kind: str,
+    body: bytes,
+    integration_id: str | None = None,
+    do_push: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> Applied:
-    """Apply one payload (the bytes as posted) and commit the change; push when asked."""
+    """Apply one payload (the bytes as posted, with the request `headers` its source reads) and
+    commit the change; push when asked."""
     now = clock.now()
     clone = Clone.open(root, do_push)
     # A person changed the same incident meanwhile: drop our commit, take theirs, apply again (as
@@ -78,7 +85,7 @@ def apply_payload(
     clone.on_conflict = clone.take_remote
     for _ in range(CONFLICT_RETRIES):
         repo, integration = find_integration(root, integration_id, kind)
-        event = parse(kind, body, integration, now)
+        event = parse(kind, body, integration, now, headers)
         outcome = apply_event(root, repo, event, integration, now)
         sha = commit_outcome(root, outcome)
         if not (do_push and sha):

@@ -240,7 +240,8 @@ class Worker:
                 continue
             received = datetime.fromisoformat(record["received_at"])
             try:
-                event = parse(record["kind"], base64.b64decode(record["body"]), integration, received)
+                body = base64.b64decode(record["body"])
+                event = parse(record["kind"], body, integration, received, record.get("headers"))
                 outcome = apply_event(self.root, repo, event, integration, received, index)
             except (PayloadError, EditError) as exc:  # checked on receipt; a changed config or file
                 self._failed(entry, str(exc))

@@ -16,6 +16,17 @@ class PayloadError(TidingsError, ValueError):
         self.field = field
 
 
+class IgnoredEvent(TidingsError):
+    """A known source's event that says nothing we act on (PagerDuty's `service.updated`, Sentry's
+    `installation`, ...): answered 202, so the sender never retries it, logged and counted."""
+
+    def __init__(self, source: str, event: str, why: str = "not an event the runner acts on"):
+        super().__init__(f"{source} event {event!r} ignored: {why}")
+        self.source = source
+        self.event = event
+        self.why = why
+
+
 @dataclass(frozen=True)
 class Alert:
     fingerprint: str

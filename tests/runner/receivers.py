@@ -19,6 +19,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -26,7 +27,7 @@ class Received:
 
 @dataclass
 class HttpReceiver:
-    """Records every POST; answers with the statuses in `plan` first (e.g. [500, 500]), then 200."""
+    """Records every POST and PUT; answers with the statuses in `plan` first (e.g. [500, 500]), then 200."""
 
     plan: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
@@ -40,12 +41,16 @@ class HttpReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 with receiver.lock:
-                    receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                    receiver.received.append(
+                        Received(self.path, dict(self.headers.items()), body, self.command)
+                    )
                     status = receiver.plan.pop(0) if receiver.plan else 200
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
                 self.wfile.write(b"ok" if status == 200 else b"no")
+
+            do_PUT = do_POST
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -145,6 +145,7 @@ NEEDS_A_REPO: dict[str, list[str]] = {
     "build": [],
     "serve": ["--port", "0"],
     "runner apply": ["{payload}", "--source", "generic"],
+    "runner map": ["uptime-checks", "{payload}"],
     "runner serve": ["--port", "0"],
     "runner tick": ["--no-push"],
     "oncall now": [],

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from tidings import clock
 from tidings.cli.common import repo_root
-from tidings.errors import TidingsError
+from tidings.content.model import IntegrationKind
+from tidings.errors import TidingsError, UsageError
+
+if TYPE_CHECKING:
+    from tidings.runner.preview import Preview
+
+KINDS: tuple[str, ...] = IntegrationKind.__args__  # type: ignore[attr-defined]
 
 STATE_OPTION = click.option(
     "--state-dir",
@@ -27,32 +36,145 @@ def runner() -> None:
     """The runner: alert webhooks applied to the status repo as commits."""
 
 
+def _headers(values: tuple[str, ...]) -> dict[str, str]:
+    """`-H 'Name: value'` options as {name in lower case: value}."""
+    headers = {}
+    for value in values:
+        name, colon, text = value.partition(":")
+        if not colon or not name.strip():
+            raise UsageError(
+                f"--header {value!r} is not 'Name: value'", "e.g. -H 'Sentry-Hook-Resource: issue'"
+            )
+        headers[name.strip().lower()] = text.strip()
+    return headers
+
+
+HEADER_OPTION = click.option(
+    "-H",
+    "--header",
+    "header",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="A request header the source reads, as sent (Sentry: -H 'Sentry-Hook-Resource: issue').",
+)
+
+
 @runner.command("apply")
 @click.argument("payload", type=click.File("rb"))
 @repo_root
-@click.option(
-    "--source",
-    "kind",
-    type=click.Choice(["alertmanager", "generic"]),
-    required=True,
-    help="The payload's format.",
-)
+@click.option("--source", "kind", type=click.Choice(KINDS), required=True, help="The payload's format.")
 @click.option("--integration", "integration_id", help="Integration id in .gitlab/integrations.yml.")
+@HEADER_OPTION
 @click.option("--push/--no-push", default=False, help="Push the commit (fetching and rebasing if needed).")
-def runner_apply(payload: IO[bytes], root: Path, kind: str, integration_id: str | None, push: bool) -> None:
+def runner_apply(
+    payload: IO[bytes], root: Path, kind: str, integration_id: str | None, header: tuple[str, ...], push: bool
+) -> None:
     """Apply one alert PAYLOAD file (or - for standard input) to ROOT and commit the change."""
     from tidings.runner.service import apply_payload
-    from tidings.runner.sources.events import PayloadError
+    from tidings.runner.sources.events import IgnoredEvent, PayloadError
 
     try:
-        applied = apply_payload(root, kind, payload.read(), integration_id, do_push=push)
+        applied = apply_payload(
+            root, kind, payload.read(), integration_id, do_push=push, headers=_headers(header)
+        )
     except PayloadError as exc:  # it names the field; only we know which format was expected
         raise TidingsError(f"the payload is not a valid {kind} alert: {exc}") from exc
+    except IgnoredEvent as exc:  # what the endpoint answers 202: nothing to do, and no error
+        click.echo(f"ignored: {exc}")
+        return
     outcome = applied.outcome
     where = f" {outcome.incident_id}" if outcome.incident_id else ""
     click.echo(f"{outcome.action}{where}" + (f" (commit {applied.commit[:12]})" if applied.commit else ""))
     if applied.push is not None and not applied.push.pushed:
         raise TidingsError(f"committed locally but not pushed: {applied.push.reason}")
+
+
+def _when(at: datetime | None) -> str:
+    return at.isoformat() if at else "-"
+
+
+def _show_preview(shown: Preview) -> None:
+    integration, event = shown.integration, shown.event
+    how = ", custom mapping" if integration.mapping is not None else ""
+    click.echo(f"integration {integration.id} ({integration.kind}{how})")
+    if shown.ignored:
+        click.echo(f"ignored (the runner answers 202 and changes nothing): {shown.ignored}")
+    if event is not None:
+        rows: list[tuple[str, Any]] = [
+            ("group", event.group),
+            ("title", event.title),
+            ("state", "firing" if event.firing else "resolved"),
+            ("severity", event.severity),
+            ("components", ", ".join(event.components)),
+            ("runbooks", ", ".join(event.runbooks)),
+            ("description", event.description),
+        ]
+        for alert in event.alerts:
+            start = _when(alert.starts_at) + (
+                "" if alert.starts_known else " (when received: the payload has none)"
+            )
+            rows += [
+                ("alert", alert.fingerprint),
+                ("  state", alert.state + (f", ended {_when(alert.ends_at)}" if alert.ends_at else "")),
+                ("  started", start),
+                ("  title", alert.title),
+                ("  severity", alert.severity),
+                ("  component", alert.component),
+                ("  hosts", ", ".join(alert.hosts)),
+                ("  monitoring tool", alert.monitoring_tool),
+                ("  environment", alert.environment),
+                ("  runbook", alert.runbook),
+                ("  triage", " by ".join(t for t in (alert.triage, alert.triage_by) if t)),
+                *(("  link", f"{label}: {url}") for label, url in alert.links),
+                *(("  label", f"{k}={v}") for k, v in sorted(alert.labels.items())),
+            ]
+        for name, value in rows:
+            if value:
+                text = " ".join(str(value).split())
+                click.echo(f"  {name:<18} {text[:200] + ('...' if len(text) > 200 else '')}")
+    for problem in shown.problems:
+        what = "error" if problem.error else "note"
+        click.echo(f"{what}: {problem.path} ({problem.target}): {problem.message}")
+
+
+def _preview_json(shown: Preview) -> str:
+    event = asdict(shown.event) if shown.event is not None else None
+    return json.dumps(
+        {
+            "integration": shown.integration.id,
+            "kind": shown.integration.kind,
+            "ok": shown.ok,
+            "ignored": shown.ignored,
+            "event": event,
+            "problems": [asdict(p) for p in shown.problems],
+        },
+        indent=2,
+        default=_when,
+        ensure_ascii=False,
+    )
+
+
+@runner.command("map")
+@click.argument("integration_id", metavar="INTEGRATION")
+@click.argument("payload", type=click.File("rb"))
+@repo_root
+@HEADER_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def runner_map(
+    integration_id: str, payload: IO[bytes], root: Path, header: tuple[str, ...], fmt: str
+) -> None:
+    """Show the alert PAYLOAD (a file, or - for standard input) becomes through INTEGRATION, and
+    every problem on the way; nothing is written. Exits 1 when the runner would refuse it (422)."""
+    from tidings.runner.preview import find_integration, preview
+
+    integration = find_integration(root, integration_id)
+    shown = preview(integration, payload.read(), clock.now(), _headers(header))
+    if fmt == "json":
+        click.echo(_preview_json(shown))
+    else:
+        _show_preview(shown)
+    if not shown.ok:
+        sys.exit(1)
 
 
 @runner.command("serve")

@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from tidings.content.payload_paths import PathSyntaxError, parse_path
+
 Severity = Literal["critical", "high", "medium", "low", "unknown"]
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "unknown")
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
@@ -482,11 +484,100 @@ class PolicyFile(FileModel):
 
 # --- .gitlab/integrations.yml ----------------------------------------------------------------------
 
-IntegrationKind = Literal["generic", "alertmanager"]
+IntegrationKind = Literal["generic", "alertmanager", "grafana", "pagerduty", "datadog", "sentry"]
+# Kinds whose sender proves itself with a token (bearer or basic), and kinds that sign each body.
+TOKEN_KINDS: tuple[str, ...] = ("generic", "alertmanager", "grafana", "datadog")
+SIGNED_KINDS: tuple[str, ...] = ("pagerduty", "sentry")
+EnvVar = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 
 
 def _default_severity_map() -> dict[str, Severity]:
     return {"critical": "critical", "high": "high", "warning": "medium", "info": "low"}
+
+
+def _check_payload_path(value: str) -> str:
+    try:
+        parse_path(value)
+    except PathSyntaxError as exc:
+        raise PydanticCustomError(
+            "bad_path", "'{path}' is not a payload path: {why}", {"path": value, "why": str(exc)}
+        ) from None
+    return value
+
+
+PayloadPath = Annotated[
+    str,
+    AfterValidator(_check_payload_path),
+    Field(description='A path into the posted JSON: `a.b`, `list[0]`, `list[*].x`, `labels["a.b"]`.'),
+]
+
+
+def _one_or_more(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+_PATH_SCHEMA = {"type": "string", "description": "A path into the posted JSON."}
+# Written as one path or a list of them; read as a list.
+OneOrMorePaths = Annotated[
+    list[PayloadPath],
+    BeforeValidator(_one_or_more),
+    WithJsonSchema({"anyOf": [_PATH_SCHEMA, {"type": "array", "items": _PATH_SCHEMA, "minItems": 1}]}),
+    Field(min_length=1),
+]
+
+
+class SeverityMapping(FileModel):
+    """Where an alert's severity is, and what its values mean."""
+
+    path: PayloadPath
+    values: dict[str, Severity] = Field(
+        default_factory=dict,
+        description="Value at `path` -> severity; other values go through the integration's severity_map.",
+    )
+
+
+class ResolvedMapping(FileModel):
+    """How a resolved alert is recognised: the value at `path` is one of `values`."""
+
+    path: PayloadPath
+    values: list[str] = Field(
+        min_length=1, description="Values that mean resolved (compared as text, in any case)."
+    )
+
+
+class AlertMapping(FileModel):
+    """A generic integration's custom mapping: where in the posted JSON each field of the alert is."""
+
+    title: PayloadPath = Field(description="The alert's title (required in every payload).")
+    description: PayloadPath | None = None
+    start_time: PayloadPath | None = Field(
+        None, description="When it started: RFC 3339 text, or Unix seconds or milliseconds."
+    )
+    end_time: PayloadPath | None = Field(None, description="When it ended, in the same forms.")
+    severity: SeverityMapping | None = None
+    service: PayloadPath | None = Field(None, description="The service: a component id of the page.")
+    hosts: PayloadPath | None = Field(None, description="A host, or a list of hosts (`targets[*].host`).")
+    monitoring_tool: PayloadPath | None = None
+    environment: PayloadPath | None = None
+    fingerprint: OneOrMorePaths | None = Field(
+        None,
+        description="One path or several, combined, identifying the alert (required in every payload); "
+        "without it, the title, service, environment, hosts and tool do.",
+    )
+    runbook: PayloadPath | None = Field(None, description="A runbook id of the repo, or a URL.")
+    resolved: ResolvedMapping | None = Field(
+        None, description="How a resolved alert is recognised; without it, one with an end time is."
+    )
+
+
+class PagerDutySync(FileModel):
+    """Two-way sync: the runner tells PagerDuty when a person acknowledges or resolves in Tidings."""
+
+    token_env: EnvVar = Field(description="Variable holding a PagerDuty REST API token.")
+    from_: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = Field(
+        alias="from", description="E-mail of the PagerDuty user the changes are made as (PagerDuty's From)."
+    )
+    api_url: Url = Field("https://api.pagerduty.com", description="PagerDuty's REST API.")
 
 
 class Integration(FileModel):
@@ -494,8 +585,19 @@ class Integration(FileModel):
 
     id: Id
     kind: IntegrationKind
-    token_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] = Field(
-        description="Environment variable holding the bearer token; the token itself never lives in the repo."
+    token_env: EnvVar | None = Field(
+        None,
+        description="Variable holding the token (bearer) or password (basic) the sender presents; the "
+        "secret itself never lives in the repo. Required for generic, alertmanager, grafana, datadog.",
+    )
+    auth: Literal["bearer", "basic"] = Field(
+        "bearer", description="How the sender presents token_env: `Authorization: Bearer` or Basic."
+    )
+    username: Text | None = Field(None, description="The user name of Basic authentication.")
+    secret_env: EnvVar | None = Field(
+        None,
+        description="Variable holding the signing secret (PagerDuty's webhook secret, Sentry's client "
+        "secret). Required for pagerduty and sentry.",
     )
     publish: bool = Field(False, description="Whether incidents it opens start published.")
     component_label: str = Field(
@@ -526,6 +628,35 @@ class Integration(FileModel):
     policy: Id | None = Field(
         None, description="Escalation policy for the incidents it opens that get none from their components."
     )
+    mapping: AlertMapping | None = Field(
+        None, description="Generic only: read alerts of any JSON shape through these paths."
+    )
+    sync: PagerDutySync | None = Field(
+        None, description="PagerDuty only: tell PagerDuty of acknowledgements and resolutions made here."
+    )
+
+    @model_validator(mode="after")
+    def _settings_fit_the_kind(self) -> Integration:
+        def wrong(message: str) -> PydanticCustomError:
+            return PydanticCustomError("integration_settings", message, {"kind": self.kind})
+
+        if self.kind in SIGNED_KINDS:
+            if self.secret_env is None:
+                raise wrong("a {kind} integration needs secret_env: the variable holding its signing secret")
+            if self.token_env is not None or self.username is not None or self.auth != "bearer":
+                raise wrong("{kind} signs its posts: use secret_env, not token_env, auth or username")
+        else:
+            if self.token_env is None:
+                raise wrong("a {kind} integration needs token_env: the variable holding its token")
+            if self.secret_env is not None:
+                raise wrong("{kind} posts carry a token, not a signature: use token_env, not secret_env")
+        if (self.auth == "basic") != (self.username is not None):
+            raise wrong("basic authentication takes a username, and only it does")
+        if self.mapping is not None and self.kind != "generic":
+            raise wrong("only generic integrations take a mapping")
+        if self.sync is not None and self.kind != "pagerduty":
+            raise wrong("only pagerduty integrations take sync")
+        return self
 
 
 class IntegrationsFile(FileModel):

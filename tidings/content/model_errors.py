@@ -184,6 +184,13 @@ def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]
             message = f"unknown IANA timezone {value!r}"
             hint = did_you_mean(value, known_timezones()) or "use a name like 'Europe/Berlin' or 'UTC'"
             code = "unknown-timezone"
+        elif kind == "bad_path":
+            message = str(err["msg"])
+            hint = 'paths look like monitor.name, alerts[0].title, targets[*].host, labels["a.b"]'
+            code = "bad-path"
+        elif kind == "integration_settings":
+            message = str(err["msg"])
+            code = "integration-settings"
         elif kind == "bad_id":
             message = str(err["msg"])
             hint = f"try '{ctx.get('suggestion')}'" if ctx.get("suggestion") else ""
