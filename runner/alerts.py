@@ -44,6 +44,7 @@ class RecordChange:
     rel: str  # the record's path, relative to the root
     alert_id: str
     action: str  # recorded, re-fired, reopened, resolved, acknowledged, ...
+    by: str = ""  # who, for a triage the source reports (PagerDuty's acknowledger, say)
 
 
 def _fields(
@@ -158,7 +159,7 @@ def apply_alert(
     if wanted and wanted != status and status != "resolved":
         data["status"] = wanted
         add_event(edit, event_entry(now, alert.triage, by=alert.triage_by or None))
-        return RecordChange(save_record(edit), current, alert.triage)
+        return RecordChange(save_record(edit), current, alert.triage, alert.triage_by)
 
     if _link(edit, incident, now):
         return RecordChange(save_record(edit), current, "linked")

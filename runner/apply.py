@@ -18,11 +18,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content.model import Incident, Integration, StatusRepo
 from tidings.ops import quick_actions
-from tidings.ops.incidents import read_template
+from tidings.ops.incidents import acknowledge, read_template
 from tidings.ops.policies import component_policies, fallback_policy
 from tidings.runner.alerts import RecordChange, apply_records
 from tidings.runner.sources.events import AlertEvent
-from tidings.store.alert_file import AlertIndex
+from tidings.store.alert_file import AlertIndex, open_record
 from tidings.store.edit import new_editable, read_editable, save
 from tidings.store.incident_file import (
     INCIDENTS,
@@ -215,8 +215,31 @@ def apply_event(
         outcome = Outcome("unchanged", None, None, event)
         found = _find(repo, event)  # one opened by hand (`tidings alert promote`), say
         incident_id = found.id if found else None
-    records = apply_records(root, index or AlertIndex(root), event, integration, now, incident_id)
-    return dataclasses.replace(outcome, records=tuple(records))
+    index = index or AlertIndex(root)
+    records = apply_records(root, index, event, integration, now, incident_id)
+    outcome = dataclasses.replace(outcome, records=tuple(records))
+    triaged = [c for c in records if c.action in ("acknowledged", "ignored")]
+    if (
+        incident_id
+        and triaged
+        and not outcome.changed
+        and not _any_triggered(root, index, event, integration)
+    ):
+        # The source says someone took the alerts (PagerDuty's acknowledge, Sentry's ignore): the
+        # incident is acknowledged, as a person's `tidings alert ack` does, and stops paging.
+        done = acknowledge(root, incident_id, now, by=triaged[-1].by or None, via=event.kind, do_commit=False)
+        if done.changed:
+            outcome = dataclasses.replace(outcome, action="acknowledged", rel=done.rel)
+    return outcome
+
+
+def _any_triggered(root: Path, index: AlertIndex, event: AlertEvent, integration: Integration) -> bool:
+    """Whether an alert of the group is still `triggered` (nobody has taken it)."""
+    for alert in event.alerts:
+        current = index.newest(integration.id, alert.fingerprint)
+        if current is not None and open_record(root, current).data.get("status") == "triggered":
+            return True
+    return False
 
 
 def _apply_incident(

@@ -19,12 +19,17 @@ def repo(clone):
     return clone
 
 
-def run(root, kind: str, integration: str, steps: list[tuple[str, str]], headers=None) -> None:
-    """Apply each fixture in turn and check what it did."""
-    for name, expected in steps:
+def run(root, kind: str, integration: str, steps: list[tuple[str, ...]], headers=None) -> None:
+    """Apply each fixture in turn and check what it did: to the incident, and to the alert records
+    (a third item; none: nothing)."""
+    for name, expected, *records in steps:
         applied = apply_payload(root, kind, body(name), integration, headers=headers)
         assert applied.outcome.action == expected, (name, applied.outcome.action)
-        assert (applied.commit is not None) == (expected != "unchanged"), name
+        done = [r.action for r in applied.outcome.records]
+        assert done == (records[0].split(",") if records else done), (name, done)
+        if expected == "unchanged" and not records:
+            assert done == [], (name, done)
+        assert (applied.commit is not None) == (expected != "unchanged" or bool(done)), name
 
 
 def incidents_of(root, integration: str):
@@ -49,11 +54,11 @@ def test_grafana_group_fires_resolves_alert_by_alert_and_reopens(repo):
     assert load(repo).errors == []
 
 
-def test_pagerduty_ack_and_triage_change_nothing_today_resolve_resolves(repo):
+def test_pagerduty_ack_acknowledges_the_alert_and_its_incident_resolve_resolves(repo):
     run(repo, "pagerduty", "pagerduty", [
-        ("pagerduty/triggered.json", "opened"),
-        ("pagerduty/acknowledged.json", "unchanged"),
-        ("pagerduty/unacknowledged.json", "unchanged"),
+        ("pagerduty/triggered.json", "opened", "recorded"),
+        ("pagerduty/acknowledged.json", "acknowledged", "acknowledged"),  # someone took it in PagerDuty
+        ("pagerduty/unacknowledged.json", "unchanged", "unacknowledged"),  # the alert waits again
         ("pagerduty/reassigned.json", "unchanged"),
         ("pagerduty/priority_updated.json", "unchanged"),
         ("pagerduty/resolved.json", "resolved"),
@@ -64,7 +69,14 @@ def test_pagerduty_ack_and_triage_change_nothing_today_resolve_resolves(repo):
     (incident,) = incidents_of(repo, "pagerduty")
     assert incident.title == "A little bump in the road" and incident.status == "resolved"
     assert [a.fingerprint for a in incident.alerts] == ["PGR0VU2"]
-    assert incident.acknowledged_at is None  # PagerDuty's ack is the alert's triage, for the alert records
+    # PagerDuty's acknowledgement acknowledged the alert record, and so the incident: it stops paging.
+    assert incident.acknowledged_at is not None
+    (record,) = [a for a in load(repo).repo.alerts if a.integration == "pagerduty"]
+    assert record.status == "resolved" and [e.event for e in record.events][2:] == [
+        "acknowledged",
+        "unacknowledged",
+        "resolved",
+    ]
     with pytest.raises(IgnoredEvent):
         apply_payload(repo, "pagerduty", body("pagerduty/annotated.json"), "pagerduty")
 
@@ -91,7 +103,7 @@ def test_sentry_issues_and_metric_alerts(repo):
         ("sentry/issue_created.json", "unchanged"),  # a replay of the creation
         ("sentry/issue_unresolved.json", "reopened"),  # the regression
         ("sentry/issue_unresolved.json", "unchanged"),
-        ("sentry/issue_archived.json", "unchanged"),  # ignored in Sentry: the alert's triage
+        ("sentry/issue_archived.json", "acknowledged", "ignored"),  # ignored in Sentry: no more paging
     ], issue)  # fmt: skip
     alert = {"sentry-hook-resource": "event_alert"}
     run(
