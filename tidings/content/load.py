@@ -390,6 +390,8 @@ def load(root: Path | str, cache: ParseCache | None = None) -> LoadResult:
     if integrations_doc is not None:
         policies = {"policy": {p.id for p in parsed if p.kind == "policy"}}
         diagnostics.extend(checks.check_references([("integrations", integrations_doc)], policies))
+    diagnostics.extend(checks.check_heartbeats(integrations_doc))
+    diagnostics.extend(checks.check_contact_rules(people_doc, notifications_doc))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}
