@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content.model import Incident, Integration, StatusRepo
 from tidings.ops.policies import component_policies, fallback_policy
+from tidings.runner.escalation.heartbeat import without_heartbeats
 from tidings.runner.sources.events import AlertEvent
 from tidings.store.edit import new_editable, read_editable, save
 from tidings.store.incident_file import (
@@ -171,6 +172,10 @@ def apply_event(
     root: Path, repo: StatusRepo, event: AlertEvent, integration: Integration, now: datetime
 ) -> Outcome:
     """Apply one alert group's state to the repo's files; return what was done."""
+    # Heartbeat alerts (Watchdog) are never incidents: runner/escalation/heartbeat.py watches them.
+    event = without_heartbeats(event, integration)
+    if not event.alerts:
+        return Outcome("unchanged", None, None, event)
     incident = _find(repo, event)
     fired, resolved = _news(incident, event)
     if incident is None:
