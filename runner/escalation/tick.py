@@ -283,11 +283,11 @@ def no_longer_due(repo: StatusRepo, incident: Incident, page: Page, now: datetim
 def quiet_note(held: Quiet, now: datetime) -> str:
     """The internal update that says why an incident is (or was) quiet; its first line identifies it."""
     if held.holds(now):
-        until = f"its end ({stamp(held.until)})" if held.until else "someone sets it completed"
+        ends = f"at {stamp(held.until)}" if held.until else "once someone sets it completed"
         return (
             f"Not paging: {held.reason}.\n"
             "The alerts' integrations do not page during maintenance (`page_during_maintenance: false`); "
-            f"escalation starts when the window ends, at {until}, if the incident is still open."
+            f"escalation starts when the window ends ({ends}) if the incident is still open."
         )
     assert held.until is not None
     return (
@@ -387,7 +387,10 @@ def _subject(plan: _Plan) -> str:
         return f"page {who} for incident {due.incident} ({_which(due)})"
     if plan.notes and not (plan.new or plan.takeovers or plan.finished or plan.cancelled):
         if len(plan.notes) == 1:
-            return f"maintenance keeps incident {plan.notes[0][0]} quiet, or no longer"
+            incident_id, text = plan.notes[0]
+            if text.startswith("Not paging"):
+                return f"incident {incident_id} pages nobody during maintenance"
+            return f"incident {incident_id} pages again: its maintenance ended"
         return f"maintenance notes for {len(plan.notes)} incidents"
     parts = []
     if plan.new:

@@ -263,7 +263,10 @@ def test_an_alert_in_maintenance_is_recorded_pages_nobody_and_says_why(
     quiet = _quiet_incident(clone)
     assert quiet.pages == [] and quiet.status == "investigating"  # recorded all the same
     assert _notes(quiet) == ["Not paging: its component api is in maintenance '2026-11-17-api-upgrade'."]
-    assert "its end (2026-11-17T17:00:00Z)" in quiet.updates[-1].body
+    assert "when the window ends (at 2026-11-17T17:00:00Z) if the incident" in quiet.updates[-1].body
+    assert (
+        remote_log(clone)[0] == "runner: incident 2026-11-17-checkout-fails pages nobody during maintenance"
+    )
     remote = git(clone.parent / "remote.git", "show", f"main:{quiet.path}")
     assert "Not paging: its component api" in remote and "pages:" not in remote
     # The window ends, the alert still fires: escalation starts, counted from the window's end.
