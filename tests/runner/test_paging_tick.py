@@ -313,3 +313,29 @@ def test_an_integration_that_pages_during_maintenance_and_a_draft_window_page_at
     result = tick_root(clone, minutes(0))
     assert [(d.rule, d.person) for d in result.recorded] == [(1, "amara")]
     assert _notes(_quiet_incident(clone)) == []
+
+
+def test_a_crash_while_sending_a_contact_step_resends_it_once_with_its_key(opened, paging, smtp_receiver):
+    from tests.runner.test_tick import CRASHING_TICK
+
+    give_contact_rules(opened, "amara")
+    tick_root(opened, minutes(0))
+    crash = subprocess.run(
+        [sys.executable, "-c", CRASHING_TICK, str(opened), minutes(5).isoformat(), "after-send"],
+        env={**os.environ, **paging},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert crash.returncode == 17, crash.stderr
+    two = step_key(page_key(ID, "default", 1, 1), 2)
+    assert f"key: {two}" in remote_incident(opened)  # recorded and pushed before it was sent
+    assert [m["Idempotency-Key"] for m in smtp_receiver.messages] == [two]
+    again = tick_root(opened, minutes(6))
+    assert again.recorded == [] and [(d.key, d.channel) for d in again.deliveries] == [(two, "mail")]
+    assert tick_root(opened, minutes(7)).deliveries == []
+    assert [m["Idempotency-Key"] for m in smtp_receiver.messages] == [
+        two,
+        two,
+    ]  # the same page, twice at most
+    assert [(p.step, p.state) for p in incident(opened).pages] == [(1, "sent"), (2, "sent")]
