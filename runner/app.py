@@ -1,7 +1,8 @@
 """The runner's HTTP service (ASGI, Starlette): alerts in, 2xx only once they are on disk.
 
 Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text),
-GET/POST /ack/{token} (runner/ack.py) and POST /slack/commands (runner/slack.py). With
+GET/POST /ack/{token} (runner/ack.py), POST /slack/commands (runner/slack.py) and POST
+/heartbeat/{integration} (runner/escalation/heartbeat.py, which also watches for silence). With
 `tick_seconds`, the escalation tick runs every so often in a thread, under the worker's lock for
 its git operations (runner/tick.py); without it, acks taken while the remote was down are pushed
 every few seconds (runner/ack.py's `retry_queued`). Every ANNOUNCE_SECONDS the commits that reached the branch
@@ -29,6 +30,7 @@ from starlette.routing import Route
 
 from tidings import clock
 from tidings.runner import slack
+from tidings.runner.escalation import heartbeat
 from tidings.runner.escalation.ack import ack_endpoint, retry_queued
 from tidings.runner.escalation.announce import Announcer
 from tidings.runner.escalation.tick import tick
@@ -68,18 +70,24 @@ def journal_unavailable(exc: OSError) -> JSONResponse:
 
 
 def create_app(
-    root: Path, state_dir: Path | None = None, do_push: bool = True, tick_seconds: float | None = None
+    root: Path,
+    state_dir: Path | None = None,
+    do_push: bool = True,
+    tick_seconds: float | None = None,
+    heartbeat_seconds: float = heartbeat.CHECK_SECONDS,
 ) -> Starlette:
     """The runner for the status repo clone at `root`; its journal and other state live in `state_dir`
     (default: clone.state_dir's).
 
-    `tick_seconds`: run the escalation tick that often (None: not at all).
+    `tick_seconds`: run the escalation tick that often (None: not at all). `heartbeat_seconds`: how
+    often integrations that expect a heartbeat are checked for silence.
     """
     root = root.resolve()
     state = clone_state_dir(root, state_dir)
     metrics = Metrics()
     # Known events of known sources that change no alert, by (source kind, event type).
     ignored: dict[tuple[str, str], int] = {}
+    heartbeats = heartbeat.HeartbeatLog(state)
     holder: dict[str, Worker] = {}
     clones: dict[str, Clone] = {}
 
@@ -108,7 +116,7 @@ def create_app(
             return _error(401, verdict.reason)
         now = clock.now()
         try:
-            parse(kind, body, integration, now, headers)
+            event = parse(kind, body, integration, now, headers)
         except IgnoredEvent as exc:  # a known event that changes no alert: 2xx, so it is never re-sent
             log.warning("%s/%s: %s", kind, integration.id, exc)
             # A sender's event types are few; past IGNORED_KINDS of them, the rest count as "other".
@@ -134,6 +142,10 @@ def create_app(
         except OSError as exc:
             return journal_unavailable(exc)
         metrics.received += 1
+        try:  # a heartbeat alert (Watchdog) in it keeps the silence alarm quiet (escalation/heartbeat.py)
+            await heartbeat.record(heartbeats, integration, event, now)
+        except OSError as exc:  # the alert itself is journalled; only the heartbeat's time is lost
+            log.error("could not keep a heartbeat: %s", exc)
         return JSONResponse({"status": "accepted", "seq": seq})
 
     async def healthz(request: Request) -> Response:
@@ -216,6 +228,8 @@ def create_app(
         holder["worker"] = worker
         tasks = [asyncio.create_task(worker.run())]
         tasks.append(asyncio.create_task(announce(Announcer(root, state, worker.do_push), ANNOUNCE_SECONDS)))
+        watched = heartbeat.watch(heartbeats, journal, lambda: worker.integrations, heartbeat_seconds)
+        tasks.append(asyncio.create_task(watched))
         if tick_seconds:
             tasks.append(asyncio.create_task(escalate(clone, tick_seconds)))
         else:  # the tick pushes acks taken while the remote was down; without it, this does
@@ -235,5 +249,10 @@ def create_app(
         Route("/metrics", prometheus),
         Route("/ack/{token:str}", ack_endpoint(lambda: clones["clone"]), methods=["GET", "POST"]),
         Route("/slack/commands", slack.slack_endpoint(lambda: holder["worker"], state), methods=["POST"]),
+        Route(
+            "/heartbeat/{integration:str}",
+            heartbeat.heartbeat_endpoint(lambda: holder["worker"].integrations, heartbeats),
+            methods=["POST"],
+        ),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -21,6 +21,7 @@ from tidings.ops import quick_actions
 from tidings.ops.incidents import acknowledge, read_template
 from tidings.ops.policies import component_policies, fallback_policy
 from tidings.runner.alerts import RecordChange, apply_records
+from tidings.runner.escalation.heartbeat import without_heartbeats
 from tidings.runner.sources.events import AlertEvent
 from tidings.store.alert_file import AlertIndex, open_record
 from tidings.store.edit import new_editable, read_editable, save
@@ -208,6 +209,11 @@ def apply_event(
     """Apply one alert group's state to the repo's files (its incident, its alerts' records).
 
     `index`: the alert records' ids, read once for a batch (made here when not given)."""
+    # Heartbeat alerts (Watchdog) are neither incidents nor alert records: they only say the pipe
+    # from the monitoring works, and runner/escalation/heartbeat.py watches for their silence.
+    event = without_heartbeats(event, integration)
+    if not event.alerts:
+        return Outcome("unchanged", None, None, event)
     if integration.open_incident:
         outcome = _apply_incident(root, repo, event, integration, now)
         incident_id = outcome.incident_id

@@ -80,6 +80,9 @@ class Message:
     ack_url: str | None = None
     incident_url: str | None = None
     links: Mapping[str, str] = field(default_factory=dict)
+    step: int | None = None  # of the person's contact rules
+    due_at: datetime | None = None  # a late page: when its rule fell due
+    late_minutes: int | None = None
 
     def local(self, when: datetime) -> str:
         """A time in the paged person's own timezone, with its offset."""
@@ -103,6 +106,14 @@ class Message:
         if self.components:
             lines.append("Components: " + ", ".join(f"{c} ({i})" for c, i in self.components.items()) + ".")
         lines.append(f"Paged by {self.why}.")
+        if self.step is not None and self.step > 1:
+            lines.append(f"Not acknowledged yet: step {self.step} of your contact rules.")
+        if self.late_minutes is not None and self.due_at is not None:
+            lines.append(
+                f"This page is {self.late_minutes} minutes late: its rule fell due at "
+                f"{self.local(self.due_at)}, while the runner was not running, so it goes to whoever is "
+                "on call now."
+            )
         if self.ack_url:
             lines.append(f"Acknowledge: {self.ack_url}")
         lines.append(f"Or run: tidings incident ack {self.incident_id}")
@@ -240,6 +251,8 @@ def webhook_body(message: Message) -> bytes:
             "phone": person.phone,
         },
         "ack_url": message.ack_url,
+        "step": message.step,
+        "late_minutes": message.late_minutes,
         "text": message.text(),
     }
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

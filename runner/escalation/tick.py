@@ -15,6 +15,11 @@ Run by `tidings runner tick` (a scheduled CI job, every minute) and every few se
    moment it is known, then records the deliveries in the incident (`state: sent` or `failed`)
    in a second commit.
 
+The same records carry the rest of the rules (runner/escalation/rules.py): a late page says when it
+fell due and how late it is; each later step of a person's contact rules is a page record of its own,
+recorded, pushed and sent like any; and an incident kept quiet by maintenance gets an internal
+timeline update saying why (and another when the window ends and escalation starts), once.
+
 Crashes. Between 2 and 3 (committed, nothing sent): the next tick of this clone finds the page
 pending, ours, and not in the ledger, and sends it, with the same key. Between a send and its
 ledger line: that one channel is sent once more, with the same key. After the ledger line: nothing
@@ -44,13 +49,26 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from tidings.content import urls
 from tidings.content.load import load, parse_content, refresh_incident
 from tidings.content.model import Incident, Page, Person, Policy, StatusRepo
+from tidings.ops.policies import Quiet
+from tidings.runner.apply import RUNNER
 from tidings.runner.escalation.ack import ack_secret, ack_url, apply_queued, make_token, settle_queued
 from tidings.runner.escalation.notifiers import Message, Sender, deliver
-from tidings.runner.escalation.rules import DuePage, escalations, is_resolved, owner, since, stops
+from tidings.runner.escalation.rules import (
+    DuePage,
+    escalation_start,
+    escalations,
+    is_acknowledged,
+    is_resolved,
+    owner,
+    quiet,
+    quiet_incidents,
+    since,
+    stops,
+)
 from tidings.runner.remote import RUNNER_TRAILER, Clone, Published
 from tidings.store.edit import read_editable, save, write_atomic
 from tidings.store.git import commit
-from tidings.store.incident_file import stamp
+from tidings.store.incident_file import add_update, block_text, stamp, update_entry
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=5)
@@ -80,6 +98,7 @@ class TickResult:
     taken_over: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # ours, committed, not yet held by the remote
     cancelled: list[str] = field(default_factory=list)  # ours, unsent, and no longer due
+    noted: list[str] = field(default_factory=list)  # incidents told why maintenance keeps them quiet
     blocked: str = ""
 
     @property
@@ -154,6 +173,19 @@ def _flow(items: list[tuple[str, Any]]) -> CommentedMap:
     return item
 
 
+def _flow_seq(items: list[Any]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def late_text(late: timedelta) -> str:
+    """'3 h 12 min', '45 min': how late a page is, for people."""
+    minutes = int(late.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
 def _new_page(due: DuePage, now: datetime, me: str, has_channels: bool) -> CommentedMap:
     page = CommentedMap(
         [
@@ -164,14 +196,21 @@ def _new_page(due: DuePage, now: datetime, me: str, has_channels: bool) -> Comme
             ("rule", due.rule),
         ]
     )
+    if due.step is not None:
+        page["step"] = due.step
     if due.schedule:
         page["schedule"] = due.schedule
     if due.person:
         page["person"] = due.person
+    if due.channels:
+        page["channels"] = _flow_seq(list(due.channels))
+    if due.late is not None:
+        page["due_at"] = stamp(due.fires_at)
+        page["late_minutes"] = int(due.late.total_seconds() // 60)
     page["by"] = me
     if due.person is None:
         page["state"] = "failed"
-        page["error"] = f"nobody is on call in schedule '{due.schedule}' at {stamp(due.fires_at)}"
+        page["error"] = f"nobody is on call in schedule '{due.schedule}' at {stamp(due.paged_at)}"
     elif not has_channels:
         page["state"] = "failed"
         page["error"] = "no channels in .gitlab/notifications.yml"
@@ -210,9 +249,10 @@ class _Plan:
     takeovers: list[tuple[str, str]] = field(default_factory=list)  # (incident, key)
     finished: list[tuple[str, str]] = field(default_factory=list)  # ours, sent: deliveries to record
     cancelled: list[tuple[str, str, str]] = field(default_factory=list)  # (incident, key, why)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (incident, text): why it is quiet
 
     def __bool__(self) -> bool:
-        return bool(self.new or self.takeovers or self.finished or self.cancelled)
+        return bool(self.new or self.takeovers or self.finished or self.cancelled or self.notes)
 
 
 def no_longer_due(repo: StatusRepo, incident: Incident, page: Page, now: datetime) -> str | None:
@@ -221,6 +261,15 @@ def no_longer_due(repo: StatusRepo, incident: Incident, page: Page, now: datetim
     was reopened since, so the page belongs to an opening that is over."""
     if page.at < since(incident):
         return f"not sent: the incident was reopened at {stamp(since(incident))}, after it was recorded"
+    if escalation_start(repo, incident, now) is None:
+        held = quiet(repo, incident, now)
+        return f"not sent: {held.reason}" if held else "not sent: quiet for maintenance"
+    if page.step is not None and page.step > 1:  # a later contact step: for someone who has not answered
+        if is_resolved(incident, now):
+            return f"not sent: the incident was resolved at {stamp(incident.resolved_at or now)}"
+        if is_acknowledged(incident, now):
+            return f"not sent: the incident was acknowledged at {stamp(incident.acknowledged_at or now)}"
+        return None
     policy = repo.get("policies", page.policy)
     if not isinstance(policy, Policy) or not 1 <= page.rule <= len(policy.rules):
         return None  # the policy changed since: send what was recorded rather than drop it
@@ -231,8 +280,33 @@ def no_longer_due(repo: StatusRepo, incident: Incident, page: Page, now: datetim
     return f"not sent: the incident was acknowledged at {stamp(incident.acknowledged_at or now)}"
 
 
+def quiet_note(held: Quiet, now: datetime) -> str:
+    """The internal update that says why an incident is (or was) quiet; its first line identifies it."""
+    if held.holds(now):
+        ends = f"at {stamp(held.until)}" if held.until else "once someone sets it completed"
+        return (
+            f"Not paging: {held.reason}.\n"
+            "The alerts' integrations do not page during maintenance (`page_during_maintenance: false`); "
+            f"escalation starts when the window ends ({ends}) if the incident is still open."
+        )
+    assert held.until is not None
+    return (
+        f"Paging from {stamp(held.until)}: the maintenance ended and the incident is still open.\n"
+        f"It was quiet because {held.reason}; its escalation rules count from the end of the window."
+    )
+
+
+def _noted(incident: Incident, text: str) -> bool:
+    headline = text.split("\n", 1)[0]
+    return any(u.author == RUNNER and u.body.split("\n", 1)[0] == headline for u in incident.updates)
+
+
 def _plan(repo: StatusRepo, now: datetime, me: str, ledger: Ledger) -> _Plan:
     plan = _Plan(new=escalations(repo, now))
+    for incident, held in quiet_incidents(repo, now):
+        text = quiet_note(held, now)
+        if not _noted(incident, text):
+            plan.notes.append((incident.id, text))
     for incident in repo.incidents:
         for page in incident.pages:
             if page.state != "pending" or owner(incident, page.key) is not page:
@@ -260,12 +334,15 @@ def _write(clone: Clone, repo: StatusRepo, plan: _Plan, now: datetime, me: str, 
         touched.setdefault(incident_id, [])
     for incident_id, _, _ in plan.cancelled:
         touched.setdefault(incident_id, [])
+    for incident_id, _ in plan.notes:
+        touched.setdefault(incident_id, [])
     has_channels = bool(repo.notifications.channels)
     changed = []
     for incident_id in touched:
         incident = repo.get("incidents", incident_id)
         assert isinstance(incident, Incident)
         edit = read_editable(clone.root / incident.path, "incident")
+        had_pages = "pages" in edit.data
         pages = edit.data.setdefault("pages", CommentedSeq())
         for due in plan.new:
             if due.incident == incident_id:
@@ -284,19 +361,42 @@ def _write(clone: Clone, repo: StatusRepo, plan: _Plan, now: datetime, me: str, 
                 page = _first(pages, key)
                 page["state"] = "cancelled"
                 page["error"] = why
+        for noted_id, text in plan.notes:
+            if noted_id == incident_id:
+                updates = edit.data.setdefault("updates", CommentedSeq())
+                status = str(edit.data.get("status", incident.status))
+                note = update_entry(stamp(now), status, block_text(text), internal=True, author=RUNNER)
+                add_update(updates, note)
+        if not pages and not had_pages:
+            del edit.data["pages"]  # only a note: no empty `pages: []` left behind
         save(edit, incident.path)
         changed.append(incident.path)
     return changed
 
 
+def _which(due: DuePage) -> str:
+    step = f", step {due.step}" if due.step is not None and due.step > 1 else ""
+    late = f", {late_text(due.late)} late" if due.late is not None else ""
+    return f"{due.policy} rule {due.rule}, round {due.round}{step}{late}"
+
+
 def _subject(plan: _Plan) -> str:
-    if len(plan.new) == 1 and not plan.takeovers and not plan.finished:
+    if len(plan.new) == 1 and not plan.takeovers and not plan.finished and not plan.notes:
         due = plan.new[0]
         who = due.person or "nobody"
-        return f"page {who} for incident {due.incident} ({due.policy} rule {due.rule}, round {due.round})"
+        return f"page {who} for incident {due.incident} ({_which(due)})"
+    if plan.notes and not (plan.new or plan.takeovers or plan.finished or plan.cancelled):
+        if len(plan.notes) == 1:
+            incident_id, text = plan.notes[0]
+            if text.startswith("Not paging"):
+                return f"incident {incident_id} pages nobody during maintenance"
+            return f"incident {incident_id} pages again: its maintenance ended"
+        return f"maintenance notes for {len(plan.notes)} incidents"
     parts = []
     if plan.new:
         parts.append(f"{len(plan.new)} pages")
+    if plan.notes:
+        parts.append(f"{len(plan.notes)} maintenance notes")
     if plan.finished:
         parts.append(f"{len(plan.finished)} delivery results recorded")  # sent or failed: see the page
     if plan.takeovers:
@@ -304,16 +404,14 @@ def _subject(plan: _Plan) -> str:
     if plan.cancelled:
         parts.append(f"{len(plan.cancelled)} cancelled")
     incidents = {d.incident for d in plan.new} | {i for i, _ in plan.takeovers + plan.finished}
-    incidents |= {i for i, _, _ in plan.cancelled}
+    incidents |= {i for i, _, _ in plan.cancelled} | {i for i, _ in plan.notes}
     where = f"incident {next(iter(incidents))}" if len(incidents) == 1 else f"{len(incidents)} incidents"
     return f"escalation: {', '.join(parts)} for {where}"
 
 
 def _commit(clone: Clone, changed: list[str], plan: _Plan, me: str) -> None:
-    lines = [
-        f"- page {d.person or 'nobody'} for {d.incident}: {d.policy} rule {d.rule}, round {d.round} ({d.key})"
-        for d in plan.new
-    ]
+    lines = [f"- page {d.person or 'nobody'} for {d.incident}: {_which(d)} ({d.key})" for d in plan.new]
+    lines += [f"- {incident}: {text.split(chr(10), 1)[0]}" for incident, text in plan.notes]
     lines += [f"- deliveries of page {key} ({incident})" for incident, key in plan.finished]
     lines += [f"- took over page {key} ({incident})" for incident, key in plan.takeovers]
     lines += [f"- cancelled page {key} ({incident}): {why}" for incident, key, why in plan.cancelled]
@@ -365,6 +463,7 @@ def _record(
                 result.recorded += plan.new
                 result.taken_over += [key for _, key in plan.takeovers]
                 result.cancelled += [key for _, key, _ in plan.cancelled]
+                result.noted += [incident for incident, _ in plan.notes]
             break
         else:
             result.blocked = "the remote kept changing under us; trying again at the next tick"
@@ -423,6 +522,9 @@ def message_for(
         ack_url=link,
         incident_url=urls.public_incident_url(repo.site, incident, incident.published),
         links={k: v for k, v in incident.links.model_dump().items() if v},
+        step=page.step,
+        due_at=page.due_at,
+        late_minutes=page.late_minutes,
     )
 
 
@@ -449,15 +551,22 @@ def _send(
                 {"key": page.key, "complete": True, "error": "no channels in .gitlab/notifications.yml"}
             )
             continue
+        # A contact step sends on its own channels (recorded with it); a page without names every one.
+        channels = [c for c in settings.channels if not page.channels or c.id in page.channels]
+        gone = [c for c in page.channels if c not in {known.id for known in settings.channels}]
+        missing = {"error": f"no channel {', '.join(gone)} in .gitlab/notifications.yml"} if gone else {}
+        if not channels:
+            ledger.add({"key": page.key, "complete": True, **missing})
+            continue
         message = message_for(repo, incident, page, person, clock(), secret)
-        for channel in settings.channels:
+        for channel in channels:
             if channel.id in ledger.results.get(page.key, {}):
                 continue  # sent before a crash; only the remaining channels go out
             attempted = deliver(channel, message, settings.retry, sleep, clock, env, sender)
             ledger.add({"key": page.key, "channel": channel.id, "at": stamp(clock()), **vars(attempted)})
             delivered = Delivered(page.key, incident.id, page.person, channel.id, **vars(attempted))
             result.deliveries.append(delivered)
-        ledger.add({"key": page.key, "complete": True})
+        ledger.add({"key": page.key, "complete": True, **missing})
 
 
 def tick(

@@ -6,6 +6,7 @@ unknown component or person reported in the same run.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ Pattern = tuple[str, ...]
 class Reference:
     doc_kind: str
     pattern: Pattern
-    target: str  # "component", "group", "runbook", "person", "schedule", "policy"
+    target: str  # "component", "group", "runbook", "person", "schedule", "policy", "channel"
 
 
 REFERENCES: tuple[Reference, ...] = (
@@ -70,6 +71,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("policy", ("rules", "*", "person"), "person"),
     Reference("alert", ("incident",), "incident"),
     Reference("alert", ("events", "*", "incident"), "incident"),
+    Reference("people", ("people", "*", "contact", "*", "channel"), "channel"),
 )
 
 
@@ -572,3 +574,70 @@ def check_file(doc: Document, model: object, now: datetime | None = None) -> lis
     if isinstance(model, PolicyFile):
         return check_policy(doc, model)
     return []
+
+
+def check_contact_rules(people_doc: Document | None, notifications_doc: Document | None) -> list[Diagnostic]:
+    """People's contact rules: channels notifications.yml defines, the first used at once, in order."""
+    if people_doc is None or people_doc.data is None:
+        return []
+    out: list[Diagnostic] = []
+    # Channel ids count even where their entry is invalid (its own error says so); an unreadable
+    # notifications.yml makes them unknowable, and its error is the one to fix first.
+    if notifications_doc is None or notifications_doc.data is not None:
+        channels = {c["id"] for c in _raw_list(notifications_doc, "channels") if isinstance(c.get("id"), str)}
+        out += check_references([("people", people_doc)], {"channel": channels})
+    for i, person in enumerate(_raw_list(people_doc, "people")):
+        rules = person.get("contact")
+        if not isinstance(rules, list):
+            continue
+        delays = [
+            (j, r.get("after_minutes", 0))
+            for j, r in enumerate(rules)
+            if isinstance(r, dict) and isinstance(r.get("after_minutes", 0), int)
+        ]
+        if delays and delays[0][1] != 0:
+            j, minutes = delays[0]
+            out.append(
+                _at(
+                    people_doc,
+                    ("people", i, "contact", j, "after_minutes"),
+                    f"the first contact method is used as soon as the person is paged, not after {minutes} "
+                    "minutes",
+                    "warning",
+                    "contact-first-delayed",
+                    "give it after_minutes: 0, or leave after_minutes out",
+                )
+            )
+        for (_, before), (j, minutes) in itertools.pairwise(delays):
+            if minutes < before:
+                out.append(
+                    _at(
+                        people_doc,
+                        ("people", i, "contact", j, "after_minutes"),
+                        "contact methods should be listed in the order they are used",
+                        "warning",
+                        "contact-out-of-order",
+                    )
+                )
+    return out
+
+
+def check_heartbeats(integrations_doc: Document | None) -> list[Diagnostic]:
+    """An integration expecting a heartbeat needs a policy: its 'monitoring silent' alert names no
+    component, so the integration's policy is the only one it can page through."""
+    if integrations_doc is None or integrations_doc.data is None:
+        return []
+    out: list[Diagnostic] = []
+    for i, integration in enumerate(_raw_list(integrations_doc, "integrations")):
+        if isinstance(integration.get("heartbeat"), dict) and not integration.get("policy"):
+            out.append(
+                _at(
+                    integrations_doc,
+                    ("integrations", i, "heartbeat"),
+                    "a 'monitoring silent' alert of this integration would page nobody: it has no policy",
+                    "warning",
+                    "heartbeat-pages-nobody",
+                    "set 'policy:' on the integration",
+                )
+            )
+    return out

@@ -422,6 +422,8 @@ def load(
         diagnostics.extend(
             _check_alert_files(root, cache.child("checked-alerts") if cache else None, incidents)
         )
+    diagnostics.extend(checks.check_heartbeats(integrations_doc))
+    diagnostics.extend(checks.check_contact_rules(people_doc, notifications_doc))
     diagnostics = sorted(set(diagnostics), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}

@@ -318,6 +318,21 @@ class Page(FileModel):
     state: PageState = "pending"
     deliveries: list[PageDelivery] = Field(default_factory=list)
     error: str | None = None
+    step: int | None = Field(
+        None,
+        ge=1,
+        description="The step of the person's contact rules (people.yml `contact`) this record sends; "
+        "none when the person has no rules (every channel at once).",
+    )
+    channels: list[Id] = Field(
+        default_factory=list, description="The channels this record sends on; empty: every channel."
+    )
+    due_at: Timestamp | None = Field(
+        None, description="When its rule fell due, for a page recorded late (to whoever was on call then)."
+    )
+    late_minutes: int | None = Field(
+        None, ge=0, description="How late it was recorded; it went to whoever was on call when recorded."
+    )
 
 
 class IncidentLinks(FileModel):
@@ -399,6 +414,15 @@ class RunbookFile(FileModel):
     tags: list[Text] = Field(default_factory=list)
 
 
+class ContactMethod(FileModel):
+    """One of a person's own contact rules (PagerDuty's personal notification rules): a channel, used
+    `after_minutes` after the person is paged if the incident is by then neither acknowledged nor
+    resolved."""
+
+    channel: Id = Field(description="A channel id of `channels` in .gitlab/notifications.yml.")
+    after_minutes: int = Field(0, ge=0, description="Minutes after the page; 0: at once.")
+
+
 class PersonEntry(FileModel):
     id: Id
     name: Text
@@ -406,6 +430,11 @@ class PersonEntry(FileModel):
     timezone: TimeZoneName = "UTC"
     chat: dict[str, str] = Field(default_factory=dict, description="Chat ids, e.g. {slack: U123ABC}.")
     phone: str | None = None
+    contact: list[ContactMethod] = Field(
+        default_factory=list,
+        description="How a page reaches this person, in order: e.g. Slack at once, e-mail after 5 minutes "
+        "if still unacknowledged. Without rules a page goes to every channel at once.",
+    )
 
 
 class PeopleFile(FileModel):
@@ -489,6 +518,24 @@ IntegrationKind = Literal["generic", "alertmanager", "grafana", "pagerduty", "da
 TOKEN_KINDS: tuple[str, ...] = ("generic", "alertmanager", "grafana", "datadog")
 SIGNED_KINDS: tuple[str, ...] = ("pagerduty", "sentry")
 EnvVar = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+def _heartbeat_alerts() -> list[str]:
+    return ["Watchdog", "DeadMansSwitch"]
+
+
+class HeartbeatSettings(FileModel):
+    """A dead man's switch: the integration proves every so often that the pipe from monitoring works."""
+
+    silent_after_minutes: int = Field(
+        ge=1, description="Raise 'monitoring silent' when no heartbeat has arrived for this long."
+    )
+    alerts: list[Text] = Field(
+        default_factory=lambda: _heartbeat_alerts(),
+        description="Alert names that are heartbeats, never incidents (Alertmanager's `alertname` "
+        "label; a generic alert's title). Prometheus' convention is an always-firing `Watchdog`.",
+    )
+    severity: Severity = Field("critical", description="The severity of the 'monitoring silent' alert.")
 
 
 def _default_severity_map() -> dict[str, Severity]:
@@ -628,6 +675,16 @@ class Integration(FileModel):
     policy: Id | None = Field(
         None, description="Escalation policy for the incidents it opens that get none from their components."
     )
+    page_during_maintenance: bool = Field(
+        False,
+        description="Whether its alerts page while every component they name is in a published maintenance "
+        "window (by default they are recorded but page nobody until the window ends).",
+    )
+    heartbeat: HeartbeatSettings | None = Field(
+        None,
+        description="Expect a heartbeat (an always-firing alert, or POST /heartbeat/<id>); raise a "
+        "'monitoring silent' alert when none arrives for `silent_after_minutes`.",
+    )
     mapping: AlertMapping | None = Field(
         None, description="Generic only: read alerts of any JSON shape through these paths."
     )
@@ -748,6 +805,12 @@ class NotificationsFile(FileModel):
         None, description="Where `tidings runner serve` is reachable; ack links in pages point there."
     )
     ack_expires_minutes: int = Field(24 * 60, ge=1, description="How long an ack link stays valid.")
+    late_grace_minutes: int = Field(
+        30,
+        ge=0,
+        description="A page recorded more than this long after its rule fell due (the runner was down) "
+        "goes to whoever is on call when it is recorded, not to whoever was on call then.",
+    )
     retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
     channels: list[Channel] = Field(default_factory=list)
     announce: list[AnnounceChannel] = Field(
