@@ -73,6 +73,7 @@ class AlertChange:
     paths: tuple[str, ...] = ()
     commit: str | None = None
     incident: str | None = None
+    follows: str = ""  # what it did to the incident, in words ("" for nothing)
 
 
 def alerts_of(root: Path) -> StatusRepo:
@@ -193,7 +194,7 @@ def change_status(
         root, paths, f"{verb} alert {alert_id}{actor.by}", words, alert_id, actor, reason, do_commit
     )
     message = f"{event} alert {alert_id}{actor.by}" + (f"; {consequence}" if consequence else "")
-    return AlertChange(alert_id, message, tuple(paths), sha, record.incident)
+    return AlertChange(alert_id, message, tuple(paths), sha, record.incident, consequence)
 
 
 def _follow(
