@@ -18,10 +18,11 @@ the field: an unknown status or key, a `by` that is no person of people.yml, wit
 (fsynced) like an alert or a Slack command, and the worker applies it (a `Command` of kind KIND)
 through tidings.ops.alerts, one commit naming the person (`Tidings-Person`, `Tidings-Alert`, and the
 journal's trailers, so a crash or a conflicting push applies it exactly once). The answer comes once
-the worker has committed and pushed: 200 with the alert as it now is; a change that lost a race to
-another (two people acknowledging at once) is the 409 the second would have got anyway. A client
-that will not wait (`Prefer: respond-async`), or a worker busier than WAIT, gets 202 with the
-journal seq; the change is then applied all the same.
+the worker has committed it and pushed (a remote that is down only delays the push: `"pushed":
+false`): 200 with the alert as it now is; a change that lost a race to another (two people
+acknowledging at once) is the 409 the second would have got anyway. A client that will not wait
+(`Prefer: respond-async`), or a worker busier than WAIT, gets 202 with the journal seq; the change
+is then applied all the same.
 """
 
 from __future__ import annotations
@@ -392,4 +393,9 @@ async def _change(the_worker: Worker, op: str, request: Request) -> Response:
     if not isinstance(answer, Answer):
         blocked = f" (the status repo needs a fix first: {the_worker.blocked})" if the_worker.blocked else ""
         return JSONResponse({**accepted, "message": f"journalled; not applied yet{blocked}"}, status_code=202)
-    return JSONResponse(answer.body, status_code=answer.status)
+    body = answer.body
+    if answer.status == 200:
+        # Read once the step is over: false only while a commit (ours, or one after it) waits for
+        # a remote that is down; it goes with the next push.
+        body = {**body, "pushed": not the_worker.unpushed}
+    return JSONResponse(body, status_code=answer.status)

@@ -106,6 +106,7 @@ def test_list_show_put_and_link(served, clone):
     status, done, _ = call(served, "PUT", f"/api/alerts/{first}", {"status": "acknowledged", "by": "amara"})
     assert status == 200, done
     assert done["alert"]["status"] == "acknowledged" and done["alert"]["events"][-1]["by"] == "amara"
+    assert done["pushed"] is True
     assert remote_log(clone)[0] == f"Acknowledge alert {first} by amara"
     assert done["commit"] == git(clone.parent / "remote.git", "rev-parse", "main").strip()
     message = git(clone.parent / "remote.git", "log", "-1", "--format=%an%n%B", "main")
@@ -283,6 +284,18 @@ def test_a_change_held_by_a_broken_repo_survives_a_kill_9_and_lands_once_when_fi
 def _human_push(work: Path, message: str) -> None:
     git(work, "-c", "user.name=Bo", "-c", "user.email=bo@example.com", "commit", "-qam", message)
     git(work, "push", "--quiet", "origin", "HEAD:main")
+
+
+def test_with_the_remote_down_the_answer_says_not_pushed_and_the_push_follows(served, clone, tmp_path):
+    first = sorted(remote_alerts(clone))[0]
+    remote, away = tmp_path / "remote.git", tmp_path / "remote-away.git"
+    remote.rename(away)
+    status, done, _ = call(served, "PUT", f"/api/alerts/{first}", {"status": "acknowledged", "by": "amara"})
+    assert status == 200 and done["pushed"] is False, done
+    assert git(clone, "log", "-1", "--format=%s").strip() == f"Acknowledge alert {first} by amara"
+    away.rename(remote)
+    wait_for(lambda: remote_log(clone)[0] == f"Acknowledge alert {first} by amara", what="the late push")
+    assert commits_named(clone, f"Acknowledge alert {first} by amara") == 1
 
 
 def test_two_changes_racing(served, clone):
