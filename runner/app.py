@@ -1,8 +1,9 @@
 """The runner's HTTP service (ASGI, Starlette): alerts in, 2xx only once they are on disk.
 
 Routes: POST /alerts/{kind}/{integration}, GET /healthz, GET /metrics (Prometheus text),
-GET/POST /ack/{token} (runner/ack.py), POST /slack/commands (runner/slack.py) and POST
-/heartbeat/{integration} (runner/escalation/heartbeat.py, which also watches for silence). With
+GET/POST /ack/{token} (runner/ack.py), POST /slack/commands (runner/slack.py), POST
+/heartbeat/{integration} (runner/escalation/heartbeat.py, which also watches for silence) and the
+alert API under /api/alerts (runner/alerts_api.py). With
 `tick_seconds`, the escalation tick runs every so often in a thread, under the worker's lock for
 its git operations (runner/tick.py); without it, acks taken while the remote was down are pushed
 every few seconds (runner/ack.py's `retry_queued`). Every ANNOUNCE_SECONDS the commits that reached the branch
@@ -29,7 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tidings import clock
-from tidings.runner import slack
+from tidings.runner import alerts_api, slack
 from tidings.runner.escalation import heartbeat
 from tidings.runner.escalation.ack import ack_endpoint, retry_queued
 from tidings.runner.escalation.announce import Announcer
@@ -39,7 +40,7 @@ from tidings.runner.remote import Clone
 from tidings.runner.remote import state_dir as clone_state_dir
 from tidings.runner.sources import kept_headers, parse, verify
 from tidings.runner.sources.events import IgnoredEvent, PayloadError
-from tidings.runner.worker import Metrics, Worker, recover
+from tidings.runner.worker import Command, Metrics, Worker, recover
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -221,7 +222,11 @@ def create_app(
         journal = Journal(state)
         clone = clones["clone"] = Clone.open(root, do_push, state)
         applied = recover(clone, journal)
-        worker = Worker(clone, journal, metrics, applied, commands={slack.KIND: slack.SlackCommands()})
+        commands: dict[str, Command] = {
+            slack.KIND: slack.SlackCommands(),
+            alerts_api.KIND: alerts_api.AlertApiCommands(),
+        }
+        worker = Worker(clone, journal, metrics, applied, commands=commands)
         if not worker.integrations:
             journal.close()
             raise RuntimeError(f"no valid integrations in {root}/.gitlab/integrations.yml")
@@ -254,5 +259,6 @@ def create_app(
             heartbeat.heartbeat_endpoint(lambda: holder["worker"].integrations, heartbeats),
             methods=["POST"],
         ),
+        *alerts_api.routes(lambda: holder["worker"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -5,6 +5,8 @@
     /incident close <id> [text]        resolve (text: the resolving update; quick actions allowed)
     /incident ack <id>
     /incident timeline <id>            (only you see it)
+    /incident alerts <id>              the incident's alerts, statuses and ids (only you see it)
+    /incident alert ack|unack|resolve|ignore <alert-id> [reason]
     /incident help
 
 Verification. Slack signs each request: `X-Slack-Signature: v0=<hex HMAC-SHA256(signing secret,
@@ -48,7 +50,8 @@ from tidings import clock
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
 from tidings.content.model import INCIDENT_STATUSES, SEVERITIES, Incident, StatusRepo
-from tidings.errors import UsageError
+from tidings.errors import TidingsError, UsageError
+from tidings.ops.alerts import CHANGES, AlertError, change_status, incident_alerts
 from tidings.ops.incidents import (
     Actor,
     Change,
@@ -75,16 +78,26 @@ KIND = "slack"
 MAX_BODY = 64 * 1024
 REPLY_WAIT = 2.5  # seconds: Slack shows an error when no answer comes within three
 VIA = "Slack"
-SUBCOMMANDS = ("declare", "comment", "close", "ack", "timeline", "help")
+SUBCOMMANDS = ("declare", "comment", "close", "ack", "timeline", "alerts", "alert", "help")
+# `/incident alert <verb> <alert-id>`: the verbs, and the tidings.ops.alerts change each makes.
+ALERT_VERBS = {
+    "ack": "acknowledge",
+    "acknowledge": "acknowledge",
+    "unack": "unacknowledge",
+    "resolve": "resolve",
+    "ignore": "ignore",
+}
 USAGE = (
     "*Usage*\n"
     "`/incident declare <title> [sev:high] [comp:postgres[=major_outage]]... [status:identified]"
     " [template:NAME]`\n"
     "`/incident comment <id> <text>` (quick actions such as `/severity critical` on lines of their own; "
-    "`/publish` makes the comment the public update)\n"
+    "`/publish` makes the comment the public update; `/ack-alerts` acts on its alerts)\n"
     "`/incident close <id> [text]`\n"
     "`/incident ack <id>`\n"
-    "`/incident timeline <id>`"
+    "`/incident timeline <id>`\n"
+    "`/incident alerts <id>` (the incident's alerts, their statuses and ids)\n"
+    "`/incident alert ack|unack|resolve|ignore <alert-id> [reason]`"
 )
 # A token: "a quoted title", “smart quotes” as Slack's clients type them, or a word.
 TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
@@ -156,7 +169,10 @@ class Command:
     user_id: str
     user_name: str
     incident_id: str = ""
-    text: str = ""  # comment/close: the raw text after the id (newlines and quick actions kept)
+    # comment/close: the raw text after the id (newlines and quick actions kept); alert: the reason
+    text: str = ""
+    alert_id: str = ""
+    alert_action: str = ""  # alert: acknowledge, unacknowledge, resolve or ignore (ALERT_VERBS)
     title: str = ""
     severity: str | None = None
     components: tuple[str, ...] = ()
@@ -212,6 +228,24 @@ def _declare(rest: str, **who: Any) -> Command:
     return Command("declare", title=title, **options, **who)
 
 
+def _alert(rest: str, **who: Any) -> Command:
+    """`alert <verb> <alert-id> [reason]`."""
+    verb, rest = _first_word(rest)
+    alert_id, reason = _first_word(rest)
+    example = "`/incident alert ack prometheus-3f9a0c1d2e4b` (`/incident alerts <incident>` lists the ids)"
+    if not verb:
+        raise CommandError(f"`/incident alert` needs what to do and an alert id, e.g. {example}")
+    if verb.lower() not in ALERT_VERBS:
+        hint = did_you_mean(verb.lower(), ALERT_VERBS)
+        raise CommandError(
+            f"`/incident alert {verb}`: say {', '.join(ALERT_VERBS)}" + (f" ({hint})" if hint else "")
+        )
+    if not alert_id:
+        raise CommandError(f"`/incident alert {verb}` needs an alert id, e.g. {example}")
+    reason = " ".join(reason.split())  # a reason is one line in the alert's events
+    return Command("alert", alert_id=alert_id, alert_action=ALERT_VERBS[verb.lower()], text=reason, **who)
+
+
 def parse_command(form: Mapping[str, str]) -> Command:
     """The command in a slash command's form fields; CommandError saying how to write it."""
     text = form.get("text", "").strip()
@@ -229,13 +263,15 @@ def parse_command(form: Mapping[str, str]) -> Command:
         raise CommandError(f"no subcommand `{action}`" + (f" ({hint})" if hint else "") + "\n" + USAGE)
     if action == "declare":
         return _declare(rest, **who)
+    if action == "alert":
+        return _alert(rest, **who)
     incident_id, text = _first_word(rest)
     if not incident_id:
         example = f"/incident {action} 2026-11-24-db-down"
         raise CommandError(f"`/incident {action}` needs an incident id, e.g. `{example}`")
     if action == "comment" and not text.strip():
         raise CommandError("`/incident comment <id> <text>`: what should the comment say?")
-    if action in ("ack", "timeline") and text.strip():
+    if action in ("ack", "timeline", "alerts") and text.strip():
         raise CommandError(f"`/incident {action} <id>` takes nothing after the id")
     return Command(action, incident_id=incident_id, text=text.strip("\n "), **who)
 
@@ -326,16 +362,67 @@ def _timeline(incident: Incident, zone: str) -> Reply:
     return Reply(text, "ephemeral", blocks[:50])
 
 
+def _said(exc: TidingsError) -> str:
+    """An error as the person reads it: the message, and the hint (a did-you-mean) when there is one."""
+    return slack_escape(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+
+
+ALERT_MARKS = {
+    "triggered": ":rotating_light:",
+    "acknowledged": ":eyes:",
+    "resolved": ":white_check_mark:",
+    "ignored": ":no_bell:",
+}
+
+
+def _alerts(incident: Incident, root: Path, zone: str) -> Reply:
+    """The incident's alerts (only the sender sees them): status, id, severity, title, when last seen."""
+    from zoneinfo import ZoneInfo
+
+    found = incident_alerts(root, incident)
+    head = f"*Alerts of {slack_escape(one_line(incident.title))}* (`{incident.id}`)"
+    if not found:
+        text = f"{head}\nIt has no alerts."
+        return Reply(text, "ephemeral", [_section(text)])
+    counts = ", ".join(
+        f"{n} {status}" for status in ALERT_MARKS if (n := sum(a.status == status for a in found))
+    )
+    blocks = [_section(f"{head}: {counts}")]
+    lines = []
+    for a in found:
+        seen = a.last_seen.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M %Z")
+        times = f", fired {a.fired}×" if a.fired > 1 else ""
+        lines.append(
+            f"{ALERT_MARKS[a.status]} *{a.status}* `{a.id}` {a.severity}: "
+            f"{slack_escape(one_line(a.title))} (last {seen}{times})"
+        )
+    chunk = ""
+    for line in lines[:200]:  # a section holds at most 3000 characters; a message at most 50 blocks
+        if len(chunk) + len(line) + 1 > 2900:
+            blocks.append(_section(chunk))
+            chunk = ""
+        chunk += line + "\n"
+    if chunk:
+        blocks.append(_section(chunk))
+    blocks = blocks[:49]
+    triage = "`/incident alert ack|resolve|ignore <alert-id> [reason]`; `/ack-alerts` in a comment"
+    blocks.append(_context(triage))
+    return Reply(f"{incident.id}: {len(found)} alerts ({counts})", "ephemeral", blocks)
+
+
 def read_only(root: Path, command: Command) -> Reply | None:
-    """Answer what changes nothing (help, timeline) at once, without the journal; None otherwise."""
+    """Answer what changes nothing (help, timeline, alerts) at once, without the journal; None otherwise."""
     if command.action == "help":
         return Reply(USAGE, blocks=[_section(USAGE)])
-    if command.action == "timeline":
+    if command.action in ("timeline", "alerts"):
         try:
             found = find_incident(root, command.incident_id)
-        except IncidentError as exc:
-            return _error(slack_escape(str(exc)))
-        return _timeline(found, load(root).repo.site.timezone)
+            zone = load(root, alerts=False).repo.site.timezone
+            if command.action == "alerts":
+                return _alerts(found, root, zone)
+        except (IncidentError, AlertError) as exc:
+            return _error(_said(exc))
+        return _timeline(found, zone)
     return None
 
 
@@ -395,9 +482,27 @@ def run_command(
             if not change.changed:
                 return _error(slack_escape(change.message))
             return _done(change, command, f":eyes: Incident `{change.incident_id}` acknowledged")
-    except (IncidentError, QuickActionError, EditError) as exc:
-        return _error(slack_escape(str(exc)))
+        if command.action == "alert":
+            return _alert_changed(root, command, now, actor)
+    except (IncidentError, QuickActionError, EditError, AlertError) as exc:
+        return _error(_said(exc))
     return _error(f"`{command.action}` changes nothing")
+
+
+def _alert_changed(root: Path, command: Command, now: datetime, actor: Actor) -> Reply:
+    """`/incident alert <verb> <id> [reason]`, as `tidings alert` makes the change; the channel's answer."""
+    result = change_status(root, command.alert_id, command.alert_action, now, actor, command.text or None)
+    _, status, event = CHANGES[command.alert_action]
+    headline = f"{ALERT_MARKS[status]} Alert `{result.alert_id}` {event}"
+    if result.incident:
+        headline += f" (incident `{result.incident}`)"
+    details = [slack_escape(command.text)] if command.text else []
+    details += [slack_escape(result.follows)] if result.follows else []
+    commit = f"commit `{result.commit[:12]}`" if result.commit else ""
+    blocks = [_section(f"{headline} by {_mention(command)}")]
+    if details or commit:
+        blocks.append(_context("; ".join([*details, *([commit] if commit else [])])))
+    return Reply(f"{headline} ({result.alert_id})", "in_channel", blocks)
 
 
 def entry_record(body: bytes, now: datetime) -> dict[str, Any]:

@@ -1,19 +1,10 @@
 """What people do with alert records: list them, look at one, acknowledge, resolve, ignore, link, promote.
 
-Statuses, as GitLab's alert management has them: triggered (new), acknowledged (someone is looking),
-resolved (fixed), ignored (a false alarm). A change that makes no sense (ignore an alert twice,
-acknowledge a resolved one) is an AlertError and writes nothing; every change is one commit that
-names the person, as `tidings incident` commands do.
-
-What a change does to the alert's incident (the rules, in one place):
-- acknowledge: when no alert of the incident is left triggered, the incident is acknowledged too,
-  so its escalation stops (`unless: acknowledged`), as acknowledging the incident does;
-- ignore: the alert stops paging. When it was the incident's only alert (every alert of it ignored)
-  and no person has written in the incident (only the runner has), the incident is resolved as a
-  false alarm: it exists only because of the alert, and an open incident nobody looks at is noise.
-  Otherwise the incident is left to people (acknowledged, as above, when nothing is left triggered).
-  Incidents whose every alert was ignored count in no MTTA/MTTR (tidings.ops.metrics);
-- resolve: the alert only; people resolve incidents.
+Every change is one commit that names the person, as `tidings incident` commands do; a change that
+makes no sense (ignore an alert twice, acknowledge a resolved one) is an AlertError and writes
+nothing. The rules (which change makes sense from which status, and what it does to the alert's
+incident) are tidings.ops.alert_rules', which an incident's quick actions (`/ack-alerts`, ...)
+apply too.
 """
 
 from __future__ import annotations
@@ -22,26 +13,55 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
 from tidings.content.model import AlertRecord, Incident, StatusRepo
-from tidings.errors import TidingsError
+from tidings.ops.alert_rules import (
+    ACKNOWLEDGE,
+    CHANGES,
+    FALSE_ALARM,
+    RUNNER,
+    STATUSES,
+    TRAILER,
+    AlertError,
+    UnknownAlertError,
+    incident_follows,
+    linked_ids,
+    mark,
+    people_wrote,
+    read_alert,
+    unknown_alert,
+)
 from tidings.ops.incidents import Actor, IncidentError, acknowledge, incident_path, open_incident
 from tidings.store.alert_file import add_event, event_entry, open_record, rel_of, save_record
 from tidings.store.edit import read_editable, save
 from tidings.store.git import commit, git
 from tidings.store.incident_file import add_update, stamp, update_entry
 
-STATUSES = ("triggered", "acknowledged", "resolved", "ignored")
-RUNNER = "runner"
-TRAILER = "Tidings-Alert"
-
-
-class AlertError(TidingsError):
-    """An alert command could not be done; nothing was written."""
+__all__ = [
+    "CHANGES",
+    "RUNNER",
+    "STATUSES",
+    "TRAILER",
+    "AlertChange",
+    "AlertError",
+    "UnknownAlertError",
+    "alerts_of",
+    "alerts_of_incident",
+    "change_status",
+    "details",
+    "find_alert",
+    "incident_alerts",
+    "link",
+    "list_alerts",
+    "promote",
+    "read_alert",
+    "summary",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,7 @@ class AlertChange:
     paths: tuple[str, ...] = ()
     commit: str | None = None
     incident: str | None = None
+    follows: str = ""  # what it did to the incident, in words ("" for nothing)
 
 
 def alerts_of(root: Path) -> StatusRepo:
@@ -65,8 +86,7 @@ def find_alert(repo: StatusRepo, alert_id: str) -> AlertRecord:
     found = repo.get("alerts", alert_id)
     if isinstance(found, AlertRecord):
         return found
-    hint = did_you_mean(alert_id, [a.id for a in repo.alerts])
-    raise AlertError(f"no alert '{alert_id}' in content/alerts/", hint=hint)
+    raise unknown_alert(alert_id, [a.id for a in repo.alerts])
 
 
 def list_alerts(
@@ -98,24 +118,51 @@ def alerts_of_incident(repo: StatusRepo, incident_id: str) -> list[AlertRecord]:
     return [a for a in repo.alerts if a.incident == incident_id]
 
 
-# --- status changes --------------------------------------------------------------------------------
+def incident_alerts(root: Path, incident: Incident) -> list[AlertRecord]:
+    """The alerts of an incident, reading only theirs: the records its `alerts:` list names that name it
+    back (alert_rules.linked_ids), by id."""
+    found = []
+    for alert_id in linked_ids(root, ((a.source, a.fingerprint) for a in incident.alerts)):
+        record = read_alert(root, alert_id)
+        if record.incident == incident.id:
+            found.append(record)
+    return sorted(found, key=lambda a: a.id)
 
-# action -> (the statuses it may start from, the status it sets, the event it writes)
-CHANGES = {
-    "acknowledge": (("triggered",), "acknowledged", "acknowledged"),
-    "unacknowledge": (("acknowledged",), "triggered", "unacknowledged"),
-    "resolve": (("triggered", "acknowledged"), "resolved", "resolved"),
-    "ignore": (("triggered", "acknowledged", "resolved"), "ignored", "ignored"),
-}
-_WHY_NOT = {
-    ("acknowledge", "acknowledged"): "it is acknowledged already",
-    ("acknowledge", "resolved"): "it is resolved (a re-fire reopens it)",
-    ("acknowledge", "ignored"): "it is ignored as a false alarm",
-    ("unacknowledge", "triggered"): "it is not acknowledged",
-    ("resolve", "resolved"): "it is resolved already",
-    ("resolve", "ignored"): "it is ignored as a false alarm",
-    ("ignore", "ignored"): "it is ignored already",
-}
+
+def summary(record: AlertRecord) -> dict[str, Any]:
+    """An alert as a list gives it (JSON): what tells it apart, its status and its incident."""
+    return {
+        "id": record.id,
+        "status": record.status,
+        "title": record.title,
+        "severity": record.severity,
+        "integration": record.integration,
+        "source": record.source,
+        "component": record.component,
+        "fingerprint": record.fingerprint,
+        "first_seen": record.first_seen.isoformat(),
+        "last_seen": record.last_seen.isoformat(),
+        "fired": record.fired,
+        "incident": record.incident,
+    }
+
+
+def details(record: AlertRecord) -> dict[str, Any]:
+    """An alert with everything its record holds (JSON), its events last."""
+    return {
+        **summary(record),
+        "group": record.group,
+        "hosts": record.hosts,
+        "monitoring_tool": record.monitoring_tool,
+        "environment": record.environment,
+        "runbook": record.runbook,
+        "links": record.links,
+        "description": record.description,
+        "events": [e.model_dump(mode="json", exclude_none=True) for e in record.events],
+    }
+
+
+# --- status changes --------------------------------------------------------------------------------
 
 
 def change_status(
@@ -132,13 +179,8 @@ def change_status(
         raise AlertError(f"unknown alert action '{action}'", hint=did_you_mean(action, CHANGES))
     repo = alerts_of(root)
     record = find_alert(repo, alert_id)
-    allowed, status, event = CHANGES[action]
-    if record.status not in allowed:
-        why = _WHY_NOT.get((action, record.status), f"it is {record.status}")
-        raise AlertError(f"cannot {action} alert {alert_id}: {why}; nothing was changed")
     edit = open_record(root, alert_id)
-    edit.data["status"] = status
-    add_event(edit, event_entry(now, event, by=actor.person or actor.name or None, reason=reason))
+    event = mark(edit, alert_id, action, now, actor.person or actor.name or None, reason)
     paths = [save_record(edit)]
     consequence = ""
     if record.incident and action in ("acknowledge", "ignore"):
@@ -152,7 +194,7 @@ def change_status(
         root, paths, f"{verb} alert {alert_id}{actor.by}", words, alert_id, actor, reason, do_commit
     )
     message = f"{event} alert {alert_id}{actor.by}" + (f"; {consequence}" if consequence else "")
-    return AlertChange(alert_id, message, tuple(paths), sha, record.incident)
+    return AlertChange(alert_id, message, tuple(paths), sha, record.incident, consequence)
 
 
 def _follow(
@@ -166,15 +208,19 @@ def _follow(
     reason: str | None,
     paths: list[str],
 ) -> str:
-    """What an acknowledged or ignored alert does to its incident (the module's rules); in words."""
+    """What an acknowledged or ignored alert does to its incident (alert_rules' rules); in words."""
     incident = repo.get("incidents", record.incident or "")
-    if not isinstance(incident, Incident) or incident.status == "resolved":
+    if not isinstance(incident, Incident):
         return ""
-    if action == "ignore" and all(a.status == "ignored" for a in others) and not _people_wrote(incident):
+    statuses = [CHANGES[action][1], *(a.status for a in others)]
+    wrote = people_wrote((u.author for u in incident.updates), bool(incident.notes))
+    acked = incident.acknowledged_at is not None
+    follows = incident_follows([action], statuses, acked, incident.status == "resolved", wrote)
+    if follows == FALSE_ALARM:
         _close_as_false_alarm(root, incident, now, actor, reason)
         paths.append(incident.path)
         return f"incident {incident.id} resolved: its only alert was a false alarm"
-    if any(a.status == "triggered" for a in others) or incident.acknowledged_at is not None:
+    if follows != ACKNOWLEDGE:
         return ""
     done = acknowledge(
         root, incident.id, now, by=actor.person or actor.name or None, via=actor.via, do_commit=False
@@ -183,11 +229,6 @@ def _follow(
         paths.append(incident.path)
         return f"incident {incident.id} acknowledged: none of its alerts is left triggered"
     return ""
-
-
-def _people_wrote(incident: Incident) -> bool:
-    """Whether anyone but the runner has written in the incident (an update or a note)."""
-    return any((u.author or RUNNER) != RUNNER for u in incident.updates) or bool(incident.notes)
 
 
 def _close_as_false_alarm(

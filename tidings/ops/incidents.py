@@ -4,7 +4,8 @@ Every change goes through tidings.store.edit (comments and order kept, validated
 the references checked against the repo), in the file format of tidings.store.incident_file, and is
 committed through tidings.store.git, so the runner, Slack and the command line write the same thing.
 A change that cannot be made raises IncidentError (a wrong id, value or person, with a
-did-you-mean), QuickActionError or EditError, and writes nothing.
+did-you-mean), QuickActionError, AlertError (a quick action on the incident's alerts that makes no
+sense) or EditError, and writes nothing.
 """
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ from tidings.content.model import (
 )
 from tidings.content.model_errors import diagnostics_from
 from tidings.errors import UsageError
-from tidings.ops import quick_actions
+from tidings.ops import alert_rules, quick_actions
 from tidings.ops.history import is_runner
-from tidings.store.edit import EditableFile, EditError, check, new_editable, read_editable, save, write_atomic
+from tidings.store.alert_file import AlertIndex, rel_of
+from tidings.store.edit import (
+    EditableFile,
+    EditError,
+    check,
+    clean_text,
+    new_editable,
+    read_editable,
+    save,
+    write_atomic,
+)
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME, GitError, commit, git
 from tidings.store.incident_file import (
     INCIDENTS,
@@ -175,12 +186,14 @@ def _record(
     trailers: Mapping[str, str | Sequence[str]],
     author: tuple[str, str],
     do_commit: bool,
+    also: Sequence[str] = (),
 ) -> str | None:
-    """Commit the file (the sha), or with do_commit=False stage it (`git add`) and leave it at that."""
+    """Commit the file, and `also` those (the sha), or with do_commit=False stage them (`git add`)."""
+    paths = [rel, *also]
     if not do_commit:
-        git(root, "add", "--", rel)
+        git(root, "add", "--", *paths)
         return None
-    return commit(root, [rel], subject, body=body, trailers=trailers, author=author)
+    return commit(root, paths, subject, body=body, trailers=trailers, author=author)
 
 
 # --- templates, checks -----------------------------------------------------------------------------
@@ -354,6 +367,11 @@ def open_incident(
     start = started_at or now
     template_actions = _actions(chosen.body, repo)
     first = _actions(body or "", repo)
+    for action in (*template_actions.actions, *first.actions):
+        if action.name in quick_actions.ALERT_ACTIONS:
+            raise IncidentError(
+                f"{action.text}: a new incident has no alerts yet; use it in an update of one that has"
+            )
     incident_id, path = new_incident_path(root, title, start)
     rel = f"{INCIDENTS}/{incident_id}.md"
     data: dict[str, Any] = {
@@ -416,10 +434,23 @@ def open_incident(
 
 @dataclass(frozen=True)
 class _Staged:
-    """A change made to an open file and checked, not written yet: the text to write, in words."""
+    """A change made to an open file and checked, not written yet: the text to write, in words, and
+    the alert records it changed (path relative to the root, text)."""
 
     text: str
     words: tuple[str, ...]
+    records: tuple[tuple[str, str], ...] = ()
+
+    def write(self, root: Path, path: Path) -> list[str]:
+        """Write the incident and its alert records; the records' paths."""
+        write_atomic(path, self.text)
+        for rel, text in self.records:
+            write_atomic(root / rel, text)
+        return [rel for rel, _ in self.records]
+
+    def trailers(self, incident_id: str, actor: Actor) -> dict[str, str | Sequence[str]]:
+        alerts = [Path(rel).stem for rel, _ in self.records]
+        return {**_trailers(incident_id, actor), **({alert_rules.TRAILER: alerts} if alerts else {})}
 
 
 def _stage_changes(
@@ -433,19 +464,38 @@ def _stage_changes(
     status: str | None = None,
     internal: bool = False,
     extra: Sequence[quick_actions.QuickAction] = (),
+    opened_alerts: dict[str, EditableFile] | None = None,
 ) -> _Staged | None:
-    """Make the changes of `apply_changes` to `edit` and validate the result; None: nothing to change."""
+    """Make the changes of `apply_changes` to `edit` and validate the result; None: nothing to change.
+
+    `opened_alerts`: alert records already open (and maybe changed by an earlier step), by id."""
     data = edit.data
     _not_before_start(data, incident_id, now)
     if status is not None:
         _choice(status, INCIDENT_STATUSES, "status")
     parsed = _actions(body, repo)
-    applied = quick_actions.apply([*extra, *parsed.actions], edit, now)
+    actions = [*extra, *parsed.actions]
+    on_alerts = [a for a in actions if a.name in quick_actions.ALERT_ACTIONS]
+    # Whether a person writes in the incident with this update (alert_rules' false-alarm rule):
+    # text of its own, a status, or an action on the incident itself. Nothing but alert actions is
+    # the same request as `tidings alert ack|resolve|ignore` on each alert, with the same outcome.
+    writes = bool(parsed.body) or status is not None or len(on_alerts) < len(actions)
+    wrote = writes or alert_rules.people_wrote(
+        (u.get("author") for u in data.get("updates") or [] if isinstance(u, Mapping)),
+        bool(data.get("notes")),
+    )
+    applied = quick_actions.apply(actions, edit, now)
     changes = list(applied.changes)
     if status is not None:
         said = quick_actions.set_status(data, status, now)
         if said:
             changes.append(said)
+    records: dict[str, EditableFile] = {}
+    if on_alerts:
+        said_alerts, records = _apply_alert_actions(
+            repo.root, incident_id, data, on_alerts, now, actor, wrote, opened_alerts
+        )
+        changes += said_alerts
     current = str(data.get("status") or "investigating")
     if parsed.body:
         text, is_internal = parsed.body, internal
@@ -457,7 +507,117 @@ def _stage_changes(
     add_update(data.setdefault("updates", CommentedSeq()), _update(now, current, text, is_internal, actor))
     kind = "internal update" if is_internal else "update"
     words = ([f"{kind} added ({current})"] if parsed.body else []) + changes
-    return _Staged(_checked(edit, rel, repo), tuple(words))
+    texts = []
+    for alert_id, record in records.items():
+        check(record, rel_of(alert_id))
+        texts.append((rel_of(alert_id), record.render()))
+    return _Staged(_checked(edit, rel, repo), tuple(words), tuple(texts))
+
+
+def _apply_alert_actions(
+    root: Path,
+    incident_id: str,
+    data: CommentedMap,
+    actions: Sequence[quick_actions.QuickAction],
+    now: datetime,
+    actor: Actor,
+    wrote: bool,
+    opened: dict[str, EditableFile] | None,
+) -> tuple[list[str], dict[str, EditableFile]]:
+    """Change the incident's alert records as the actions say, and the incident as alert_rules says
+    follows (in `data`); the changes in words, and the records changed, by id.
+
+    AlertError (naming the line) for an alert that is not the incident's, or a change that makes
+    no sense, as `tidings alert` refuses it; nothing is written here either way."""
+    links = [
+        (str(link.get("source")), str(link.get("fingerprint")))
+        for link in data.get("alerts") or []
+        if isinstance(link, Mapping)
+    ]
+    index = AlertIndex(root)
+    records = alert_rules.incident_records(root, incident_id, links, opened, index)
+    by = actor.person or actor.name or None
+    words: list[str] = []
+    changed: dict[str, EditableFile] = {}
+    done: list[str] = []
+    for action in actions:
+        change, names_one = quick_actions.ALERT_ACTIONS[action.name]
+        reason = clean_text(action.args[-1]) if len(action.args) > int(names_one) else None
+        if names_one:
+            targets = [_alert_of(root, incident_id, action, records, index)]
+        else:
+            allowed = alert_rules.CHANGES[change][0]
+            targets = [i for i, r in records.items() if r.data.get("status") in allowed]
+            if not targets:
+                raise alert_rules.AlertError(
+                    f"line {action.line}: {action.text}: {_none_to(change, incident_id, records)}; "
+                    "nothing was changed"
+                )
+        event = alert_rules.CHANGES[change][2]
+        for alert_id in targets:
+            try:
+                alert_rules.mark(records[alert_id], alert_id, change, now, by, reason)
+            except alert_rules.AlertError as exc:
+                raise alert_rules.AlertError(f"line {action.line}: {exc}", hint=exc.hint) from exc
+            changed[alert_id] = records[alert_id]
+        words.append(_alert_words(event, targets, reason))
+        done.append(change)
+    statuses = [str(r.data.get("status")) for r in records.values()]
+    acknowledged = bool(data.get("acknowledged_at"))
+    resolved = data.get("status") == "resolved"
+    follows = alert_rules.incident_follows(done, statuses, acknowledged, resolved, wrote)
+    if follows == alert_rules.FALSE_ALARM:
+        quick_actions.set_status(data, "resolved", now)
+        words.append("incident resolved as a false alarm: every alert of it is ignored")
+    elif follows == alert_rules.ACKNOWLEDGE:
+        data["acknowledged_at"] = stamp(now)
+        words.append("incident acknowledged: none of its alerts is left triggered")
+    return words, changed
+
+
+def _alert_of(
+    root: Path,
+    incident_id: str,
+    action: quick_actions.QuickAction,
+    records: Mapping[str, EditableFile],
+    index: AlertIndex,
+) -> str:
+    """The alert an action names, when it is one of the incident's; AlertError saying why not."""
+    alert_id = action.args[0]
+    if alert_id in records:
+        return alert_id
+    where = f"line {action.line}: {action.text}"
+    if alert_id in index.ids:
+        other = alert_rules.read_alert(root, alert_id, index).incident
+        belongs = f"it belongs to incident {other}" if other else "it belongs to no incident"
+        raise alert_rules.AlertError(
+            f"{where}: alert {alert_id} is not an alert of incident {incident_id} ({belongs})",
+            hint=f"link it first: tidings alert link {alert_id} {incident_id}",
+        )
+    known = list(records) or sorted(index.ids)
+    raise alert_rules.UnknownAlertError(
+        f"{where}: no alert '{alert_id}' of incident {incident_id}", hint=did_you_mean(alert_id, known)
+    )
+
+
+def _none_to(change: str, incident_id: str, records: Mapping[str, EditableFile]) -> str:
+    """Why an action on all of an incident's alerts found none to change, in words."""
+    if not records:
+        return f"incident {incident_id} has no alerts"
+    counts: dict[str, int] = {}
+    for record in records.values():
+        status = str(record.data.get("status"))
+        counts[status] = counts.get(status, 0) + 1
+    held = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    past = alert_rules.CHANGES[change][2]
+    return f"no alert of incident {incident_id} can be {past} ({held})"
+
+
+def _alert_words(event: str, alert_ids: Sequence[str], reason: str | None) -> str:
+    """ "acknowledged alert X", "ignored 3 alerts: X, Y, Z (why)": a storm's hundred ids are cut short."""
+    shown = ", ".join(alert_ids[:5]) + (f" and {len(alert_ids) - 5} more" if len(alert_ids) > 5 else "")
+    what = f"alert {shown}" if len(alert_ids) == 1 else f"{len(alert_ids)} alerts: {shown}"
+    return f"{event} {what}" + (f" ({reason})" if reason else "")
 
 
 def apply_changes(
@@ -484,16 +644,17 @@ def apply_changes(
     staged = _stage_changes(repo, incident_id, rel, edit, now, actor, body, status, internal, extra)
     if staged is None:
         return Change(incident_id, rel, False, f"nothing to change in incident {incident_id}")
-    write_atomic(edit.path, staged.text)
+    records = staged.write(root, edit.path)
     title = subject or f"{verb} incident {incident_id}{actor.by}"
     sha = _record(
         root,
         rel,
         title,
         _body_lines(staged.words, actor.via),
-        _trailers(incident_id, actor),
+        staged.trailers(incident_id, actor),
         actor.author,
         do_commit,
+        also=records,
     )
     done = {"Update": "updated", "Resolve": "resolved", "Comment on": "commented on"}.get(verb, verb.lower())
     return Change(incident_id, rel, True, f"{done} incident {incident_id}{actor.by}", sha, staged.words)
@@ -761,6 +922,7 @@ def apply_quick_actions_from_commits(
     """
     repo = load(root, alerts=False).repo
     opened: dict[str, tuple[str, EditableFile]] = {}
+    opened_alerts: dict[str, EditableFile] = {}  # later commits see what earlier ones did to them
     failed: set[str] = set()  # incidents a step failed on: later steps on them would only mislead
     steps: list[tuple[CommitActions, Actor, str, str, Path, _Staged | None]] = []
     problems: list[str] = []
@@ -781,9 +943,16 @@ def apply_quick_actions_from_commits(
                     opened[incident_id] = _open(root, incident_id)
                 rel, edit = opened[incident_id]
                 staged = _stage_changes(
-                    repo, incident_id, rel, edit, planned.at, actor, extra=planned.actions
+                    repo,
+                    incident_id,
+                    rel,
+                    edit,
+                    planned.at,
+                    actor,
+                    extra=planned.actions,
+                    opened_alerts=opened_alerts,
                 )
-            except (IncidentError, EditError, quick_actions.QuickActionError) as exc:
+            except (IncidentError, EditError, quick_actions.QuickActionError, alert_rules.AlertError) as exc:
                 problems.append(f"commit {planned.sha[:12]} on incident {incident_id}: {exc}")
                 failed.add(incident_id)
                 continue
@@ -797,15 +966,16 @@ def apply_quick_actions_from_commits(
         if staged is None:
             done.append(Change(incident_id, rel, False, f"nothing to change in incident {incident_id}"))
             continue
-        write_atomic(path, staged.text)
+        records = staged.write(root, path)
         sha = _record(
             root,
             rel,
             f"Quick actions of {planned.sha[:12]} on incident {incident_id}{actor.by}",
             _body_lines(staged.words, actor.via),
-            _trailers(incident_id, actor),
+            staged.trailers(incident_id, actor),
             actor.author,
             do_commit,
+            also=records,
         )
         message = f"updated incident {incident_id}{actor.by}"
         done.append(Change(incident_id, rel, True, message, sha, staged.words))

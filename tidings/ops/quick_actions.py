@@ -12,7 +12,10 @@ commit messages (`tidings incident quick-actions`). Three steps:
    caller saves (which validates) and commits.
 
 The actions: `/severity LEVEL`, `/status STATUS`, `/assign @person ...`, `/label ~label ...`,
-`/link URL` (the issue link), `/zoom URL` (the call link), `/publish`, `/resolve`.
+`/link URL` (the issue link), `/zoom URL` (the call link), `/publish`, `/resolve`; and on the
+incident's alerts (ALERT_ACTIONS, which change alert records, so tidings.ops.incidents applies them
+through tidings.ops.alert_rules, not `apply`): `/ack-alerts`, `/resolve-alerts`, `/ignore-alerts
+[reason]`, and for one alert `/ack-alert ID`, `/resolve-alert ID`, `/ignore-alert ID [reason]`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from datetime import datetime
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content.diagnostics import did_you_mean
-from tidings.content.model import INCIDENT_STATUSES, SEVERITIES, Person
+from tidings.content.model import ID_PATTERN, INCIDENT_STATUSES, SEVERITIES, Person
 from tidings.errors import UsageError
 from tidings.store.edit import EditableFile
 from tidings.store.incident_file import reopen, stamp
@@ -49,7 +52,9 @@ SLACK_LINK = re.compile(r"^<([a-z][a-z0-9+.-]*://[^|>]+)(?:\|[^>]*)?>$")
 class Spec:
     name: str
     usage: str
-    takes: str  # "none", "one" or "many"
+    # "none", "one", "many"; "text": optional free text (a reason: apostrophes and all, never split);
+    # "id-text": an id, then optional free text
+    takes: str
 
 
 SPECS: dict[str, Spec] = {
@@ -63,7 +68,23 @@ SPECS: dict[str, Spec] = {
         Spec("zoom", "/zoom URL (the call link)", "one"),
         Spec("publish", "/publish", "none"),
         Spec("resolve", "/resolve", "none"),
+        Spec("ack-alerts", "/ack-alerts (acknowledge the incident's triggered alerts)", "none"),
+        Spec("resolve-alerts", "/resolve-alerts (resolve the incident's open alerts)", "none"),
+        Spec("ignore-alerts", "/ignore-alerts [reason] (the incident's alerts are false alarms)", "text"),
+        Spec("ack-alert", "/ack-alert ALERT-ID", "one"),
+        Spec("resolve-alert", "/resolve-alert ALERT-ID", "one"),
+        Spec("ignore-alert", "/ignore-alert ALERT-ID [reason]", "id-text"),
     )
+}
+# The actions on the incident's alerts -> (the alert change, whether it names one alert). Without an
+# id an action takes every alert of the incident the change makes sense for (tidings.ops.alert_rules).
+ALERT_ACTIONS: dict[str, tuple[str, bool]] = {
+    "ack-alerts": ("acknowledge", False),
+    "resolve-alerts": ("resolve", False),
+    "ignore-alerts": ("ignore", False),
+    "ack-alert": ("acknowledge", True),
+    "resolve-alert": ("resolve", True),
+    "ignore-alert": ("ignore", True),
 }
 
 
@@ -116,7 +137,22 @@ def _unslack(arg: str) -> str:
     return link.group(1) if link else arg
 
 
+def _free_text(spec: Spec, raw: str, line: int) -> tuple[tuple[str, ...], list[Problem]]:
+    """`text` and `id-text` arguments: the words as written (a reason is no shell line to split)."""
+    raw = raw.strip()
+    if spec.takes == "text":
+        return ((raw,) if raw else ()), []
+    words = raw.split(None, 1)
+    if not words:
+        return (), [Problem(line, f"/{spec.name} needs an alert id (usage: {spec.usage})")]
+    if not ID_PATTERN.match(words[0]):
+        return (), [Problem(line, f"/{spec.name}: '{words[0]}' is not an alert id (usage: {spec.usage})")]
+    return tuple(words), []
+
+
 def _check_args(spec: Spec, raw: str, line: int) -> tuple[tuple[str, ...], list[Problem]]:
+    if spec.takes in ("text", "id-text"):
+        return _free_text(spec, raw, line)
     try:
         args = [_unslack(a) for a in shlex.split(raw)]
     except ValueError as exc:
@@ -159,6 +195,10 @@ def _check_arg(spec: Spec, arg: str) -> tuple[str, str]:
             char = unsafe.group()
             encoded = f"%{ord(char):02X}"
             return "", f"/{spec.name}: '{arg}' has a '{char}', which a URL cannot hold (write {encoded})"
+        return arg, ""
+    if spec.name in ALERT_ACTIONS:
+        if not ID_PATTERN.match(arg):
+            return "", f"/{spec.name}: '{arg}' is not an alert id (usage: {spec.usage})"
         return arg, ""
     if spec.name == "label":
         value = arg[1:] if arg.startswith("~") else arg
@@ -303,7 +343,9 @@ def _set_link(data: CommentedMap, key: str, url: str) -> bool:
 
 
 def apply(actions: Iterable[QuickAction], edit: EditableFile, now: datetime) -> Applied:
-    """Make the actions' changes to an incident open for editing (resolve `/assign` first)."""
+    """Make the actions' changes to an incident open for editing (resolve `/assign` first).
+
+    ALERT_ACTIONS change alert records, not this file: they are left to tidings.ops.incidents."""
     data = edit.data
     result = Applied()
     for action in actions:
