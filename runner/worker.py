@@ -198,7 +198,7 @@ class Worker:
         if head == self._config_head:
             return
         self._config_head = head
-        self.integrations = {i.id: i for i in load(self.root).repo.integrations}
+        self.integrations = {i.id: i for i in load(self.root, alerts=False).repo.integrations}
 
     @property
     def depth(self) -> int:
@@ -315,7 +315,7 @@ class Worker:
 
     def apply_command(self, entry: Entry) -> bool:
         """Run one command in the clone; its commit carries the journal seq like an alert batch's."""
-        result = load(self.root)
+        result = load(self.root, alerts=False)  # commands read the alert records they need by name
         if result.errors:
             self.blocked = f"the status repo has {len(result.errors)} errors; run 'tidings validate'"
             log.error("%s; not applying commands until it is fixed", self.blocked)

@@ -30,6 +30,7 @@ from tidings.ops.alert_rules import (
     AlertError,
     UnknownAlertError,
     incident_follows,
+    incident_records,
     linked_ids,
     mark,
     people_wrote,
@@ -177,14 +178,21 @@ def change_status(
     """Acknowledge, unacknowledge, resolve or ignore an alert (and what follows for its incident)."""
     if action not in CHANGES:
         raise AlertError(f"unknown alert action '{action}'", hint=did_you_mean(action, CHANGES))
-    repo = alerts_of(root)
-    record = find_alert(repo, alert_id)
+    # Only the files this change needs are read: the record, its incident and that incident's
+    # other records (a noisy team has tens of thousands of records; reading them all took seconds).
+    record = read_alert(root, alert_id)
     edit = open_record(root, alert_id)
     event = mark(edit, alert_id, action, now, actor.person or actor.name or None, reason)
     paths = [save_record(edit)]
     consequence = ""
     if record.incident and action in ("acknowledge", "ignore"):
-        others = [a for a in alerts_of_incident(repo, record.incident) if a.id != alert_id]
+        repo = load(root, alerts=False).repo
+        incident = repo.get("incidents", record.incident)
+        others: list[str] = []
+        if isinstance(incident, Incident):
+            links = [(a.source, a.fingerprint) for a in incident.alerts]
+            linked = incident_records(root, incident.id, links, {alert_id: edit})
+            others = [str(e.data.get("status")) for i, e in linked.items() if i != alert_id]
         consequence = _follow(root, repo, record, action, others, now, actor, reason, paths)
     verb = {"acknowledge": "Acknowledge", "unacknowledge": "Unacknowledge", "resolve": "Resolve"}.get(
         action, "Ignore"
@@ -202,7 +210,7 @@ def _follow(
     repo: StatusRepo,
     record: AlertRecord,
     action: str,
-    others: Sequence[AlertRecord],
+    others: Sequence[str],
     now: datetime,
     actor: Actor,
     reason: str | None,
@@ -212,7 +220,7 @@ def _follow(
     incident = repo.get("incidents", record.incident or "")
     if not isinstance(incident, Incident):
         return ""
-    statuses = [CHANGES[action][1], *(a.status for a in others)]
+    statuses = [CHANGES[action][1], *others]
     wrote = people_wrote((u.author for u in incident.updates), bool(incident.notes))
     acked = incident.acknowledged_at is not None
     follows = incident_follows([action], statuses, acked, incident.status == "resolved", wrote)
