@@ -34,6 +34,7 @@ from tidings.runner import alerts_api, slack
 from tidings.runner.escalation import heartbeat
 from tidings.runner.escalation.ack import ack_endpoint, retry_queued
 from tidings.runner.escalation.announce import Announcer
+from tidings.runner.escalation.pagerduty_sync import PagerDutySync
 from tidings.runner.escalation.tick import tick
 from tidings.runner.journal import Journal
 from tidings.runner.remote import Clone
@@ -199,7 +200,7 @@ def create_app(
         ]
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
-    async def announce(announcer: Announcer, every: float) -> None:
+    async def announce(announcer: Announcer | PagerDutySync, every: float) -> None:
         """Incident news to the `announce:` channels, every `every` seconds; a failure is logged."""
         while True:
             try:
@@ -233,6 +234,9 @@ def create_app(
         holder["worker"] = worker
         tasks = [asyncio.create_task(worker.run())]
         tasks.append(asyncio.create_task(announce(Announcer(root, state, worker.do_push), ANNOUNCE_SECONDS)))
+        # People's acknowledgements and resolutions told to PagerDuty (integrations with `sync:`).
+        synced = PagerDutySync(root, state, worker.do_push)
+        tasks.append(asyncio.create_task(announce(synced, ANNOUNCE_SECONDS)))
         watched = heartbeat.watch(heartbeats, journal, lambda: worker.integrations, heartbeat_seconds)
         tasks.append(asyncio.create_task(watched))
         if tick_seconds:
