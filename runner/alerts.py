@@ -15,6 +15,7 @@ So applying a post twice changes nothing the second time, as the incident side d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -101,14 +102,20 @@ def apply_alert(
     integration: Integration,
     now: datetime,
     incident: str | None,
+    quiet: str = "",
 ) -> RecordChange | None:
-    """Bring one alert's record up to date with the post; None when it changes nothing."""
+    """Bring one alert's record up to date with the post; None when it changes nothing.
+
+    `quiet`: why its firing pages nobody (a maintenance window over its components), said in a
+    `quiet` event beside the firing so a reader of the alert sees it."""
     current = index.newest(integration.id, alert.fingerprint)
     if current is None:
         if alert.state != "firing":
             return None  # a resolve of an alert never seen firing
         alert_id = index.next_id(integration.id, alert.fingerprint)
         events = [event_entry(alert.starts_at, "fired", incident=None)]
+        if quiet:
+            events.append(event_entry(alert.starts_at, "quiet", reason=quiet))
         if incident:
             events.append(event_entry(now, "linked", incident=incident))
         rel = new_record(root, alert_id, _fields(event, alert, integration, incident), events)
@@ -126,6 +133,8 @@ def apply_alert(
             # A new problem, not the old one back: a record of its own (and maybe a new incident).
             alert_id = index.next_id(integration.id, alert.fingerprint)
             events = [event_entry(alert.starts_at, "fired")]
+            if quiet:
+                events.append(event_entry(alert.starts_at, "quiet", reason=quiet))
             if incident:
                 events.append(event_entry(now, "linked", incident=incident))
             rel = new_record(root, alert_id, _fields(event, alert, integration, incident), events)
@@ -141,6 +150,8 @@ def apply_alert(
         else:  # open or ignored: counted; an ignored alert stays ignored until a person says otherwise
             add_event(edit, event_entry(alert.starts_at, "re-fired"))
             action = "re-fired"
+        if quiet and status != "ignored":
+            add_event(edit, event_entry(alert.starts_at, "quiet", reason=quiet))
         _link(edit, incident, now)
         return RecordChange(save_record(edit), current, action)
 
@@ -189,11 +200,14 @@ def apply_records(
     integration: Integration,
     now: datetime,
     incident: str | None,
+    quiet: Callable[[Alert], str] | None = None,
 ) -> list[RecordChange]:
-    """Every alert of the group's post applied to its record."""
+    """Every alert of the group's post applied to its record; `quiet` says why an alert's firing
+    pages nobody, if it does not."""
     changes = []
     for alert in event.alerts:
-        change = apply_alert(root, index, event, alert, integration, now, incident)
+        why = quiet(alert) if quiet is not None and alert.state == "firing" else ""
+        change = apply_alert(root, index, event, alert, integration, now, incident, why)
         if change is not None:
             changes.append(change)
     return changes

@@ -19,10 +19,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from tidings.content.model import Incident, Integration, StatusRepo
 from tidings.ops import quick_actions
 from tidings.ops.incidents import acknowledge, read_template
-from tidings.ops.policies import component_policies, fallback_policy
+from tidings.ops.policies import component_policies, fallback_policy, maintenance_quiet
 from tidings.runner.alerts import RecordChange, apply_records
 from tidings.runner.escalation.heartbeat import without_heartbeats
-from tidings.runner.sources.events import AlertEvent
+from tidings.runner.sources.events import Alert, AlertEvent
 from tidings.store.alert_file import AlertIndex, open_record
 from tidings.store.edit import new_editable, read_editable, save
 from tidings.store.incident_file import (
@@ -222,7 +222,14 @@ def apply_event(
         found = _find(repo, event)  # one opened by hand (`tidings alert promote`), say
         incident_id = found.id if found else None
     index = index or AlertIndex(root)
-    records = apply_records(root, index, event, integration, now, incident_id)
+
+    def quiet(alert: Alert) -> str:
+        found = maintenance_quiet(
+            repo, (alert.component and [alert.component]) or [], [integration], alert.starts_at, now
+        )
+        return found.reason if found is not None else ""
+
+    records = apply_records(root, index, event, integration, now, incident_id, quiet)
     outcome = dataclasses.replace(outcome, records=tuple(records))
     triaged = [c for c in records if c.action in ("acknowledged", "ignored")]
     if (

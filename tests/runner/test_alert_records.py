@@ -154,3 +154,34 @@ def test_a_storm_of_alerts_in_one_group_is_one_incident_and_a_record_each(clone,
     found = records(clone)
     assert len(found) == 25 and len({r.incident for r in found}) == 1
     assert sorted(h for r in found for h in r.hosts) == sorted(f"api-{n}:8080" for n in range(25))
+
+
+def test_an_alert_inside_a_maintenance_window_says_why_it_pages_nobody(clone, tmp_path):
+    window = clone / "content" / "maintenance" / "2026-11-10-storage-work.md"
+    window.write_text(
+        "---\ntitle: Storage work\npublished: true\nscheduled_for: 2026-11-10T10:00:00Z\n"
+        "scheduled_until: 2026-11-10T12:00:00Z\ncomponents: [storage]\n---\n"
+    )
+    commit_all(clone, "Storage work")
+    post(
+        clone,
+        tmp_path,
+        "f",
+        title="Disk slow",
+        service="storage",
+        fingerprint="d-1",
+        start_time="2026-11-10T10:30:00Z",
+    )
+    post(
+        clone,
+        tmp_path,
+        "g",
+        title="Disk slow",
+        service="api",
+        fingerprint="d-2",
+        start_time="2026-11-10T10:30:00Z",
+    )
+    quiet, loud = sorted(records(clone), key=lambda r: r.component or "")[::-1]
+    assert quiet.component == "storage" and [e.event for e in quiet.events][:2] == ["fired", "quiet"]
+    assert "storage-work" in (quiet.events[1].reason or "")
+    assert "quiet" not in [e.event for e in loud.events]  # another component: it pages as usual
