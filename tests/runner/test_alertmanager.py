@@ -119,6 +119,16 @@ def test_fire_then_resolve_through_a_real_alertmanager(alertmanager, runner, clo
     (resolved,) = _incidents(clone, "DiskFull on postgres")
     assert resolved.id == opened.id and resolved.status == "resolved"
     assert [u.status for u in resolved.updates] == ["investigating", "resolved"]
+    # Its alert, as a record: fired, linked to the incident, resolved; Alertmanager's re-sends of
+    # the group (group_interval) changed nothing.
+    (record,) = [a for a in load(clone).repo.alerts if a.title.startswith("DiskFull on postgres")]
+    assert record.status == "resolved" and record.incident == opened.id and record.fired == 1
+    assert [e.event for e in record.events] == ["fired", "linked", "resolved"]
+    # It fires again within reopen_minutes: the same record and the same incident come back.
+    alertmanager.send([{**firing, "startsAt": datetime.now(UTC).isoformat()}])
+    wait_for(lambda: "reopened" in remote_log(clone)[0], what="the incident to reopen")
+    (again,) = [a for a in load(clone).repo.alerts if a.title.startswith("DiskFull on postgres")]
+    assert again.status == "triggered" and again.fired == 2 and again.events[-1].event == "reopened"
     git(clone, "fsck", "--strict")
 
 
