@@ -37,7 +37,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +64,7 @@ from tidings.ops.incidents import (
 )
 from tidings.ops.quick_actions import QuickActionError, parse
 from tidings.runner.escalation.notifiers import one_line, slack_escape
+from tidings.runner.outbound import Network, Refused, networks, open_url
 from tidings.store.edit import EditError, write_atomic
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
 
@@ -536,15 +537,15 @@ class SlackCommands:
 # --- HTTP ----------------------------------------------------------------------------------------------
 
 
-def post_reply(url: str, reply: Reply, timeout: float = 10) -> None:
-    """Send a late answer to the command's response_url (Slack accepts them for 30 minutes)."""
+def post_reply(url: str, reply: Reply, timeout: float = 10, allowed: Sequence[Network] = ()) -> None:
+    """Send a late answer to the command's response_url (Slack accepts them for 30 minutes), through
+    runner/outbound.py: a private address only where notifications.yml allows it, no redirects."""
     body = json.dumps({**reply.json(), "replace_original": False}).encode()
     headers = {"Content-Type": "application/json"}
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-    except (urllib.error.URLError, OSError) as exc:
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        open_url(request, timeout, allowed)
+    except (Refused, ValueError, urllib.error.URLError, OSError) as exc:
         log.warning("could not post a Slack answer to its response_url: %s", exc)
 
 
@@ -561,7 +562,8 @@ def slack_endpoint(worker: Callable[[], Worker], state: Path) -> Callable[[Reque
     async def answer_later(url: str, seq: int) -> None:
         reply = await worker().answers.wait(seq, timeout=600)
         if reply is not None and url:
-            await asyncio.to_thread(post_reply, url, reply)
+            settings = load(worker().root, alerts=False).repo.notifications
+            await asyncio.to_thread(post_reply, url, reply, 10, networks(settings.allow_networks))
 
     async def endpoint(request: Request) -> Response:
         now = clock.now()

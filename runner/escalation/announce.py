@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from tidings.content.load import load
 from tidings.content.model import AnnounceChannel, RetrySettings, StatusRepo
 from tidings.ops.history import snapshot
 from tidings.runner.escalation.notifiers import DeliveryError, _post, one_line, slack_escape, slack_link
+from tidings.runner.outbound import Network, networks
 from tidings.runner.remote import REMOTE
 from tidings.store.edit import write_atomic
 from tidings.store.git import GitError, current_branch, git
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 INCIDENTS = next(f.path for f in FOLDERS if f.kind == "incident")
 EMOJI = {"opened": ":rotating_light:", "resolved": ":white_check_mark:"}
 
-Send = Callable[[str, bytes, Mapping[str, str], float], None]
+Send = Callable[[str, bytes, Mapping[str, str], float, Sequence[Network]], None]
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ class Announcer:
                 url = env.get(channel.url_env, "")
                 if not url:
                     raise DeliveryError(f"the variable {channel.url_env} is not set", permanent=True)
-                send(url, body, headers, retry.timeout_seconds)
+                send(url, body, headers, retry.timeout_seconds, networks(repo.notifications.allow_networks))
                 log.info("announced %s %s on %s", event.kind, event.incident, channel.id)
                 return {**record, "state": "sent", "attempts": attempt}
             except DeliveryError as exc:

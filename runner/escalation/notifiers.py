@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import email.errors
 import email.policy
+import functools
 import hashlib
 import hmac
 import json
@@ -30,7 +31,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -41,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from tidings.content.model import Channel, EmailChannel, Person, RetrySettings, SlackChannel, WebhookChannel
 from tidings.errors import TidingsError
+from tidings.runner.outbound import Network, Refused, open_url
 
 log = logging.getLogger(__name__)
 SIGNATURE_VERSION = "v1"
@@ -268,7 +270,11 @@ def _env(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> None:
+def _post(
+    url: str, body: bytes, headers: Mapping[str, str], timeout: float, allowed: Sequence[Network] = ()
+) -> None:
+    """POST through runner/outbound.py: never to a private address the repo did not allow, never
+    following a redirect."""
     try:
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"User-Agent": USER_AGENT, **headers}
@@ -278,8 +284,9 @@ def _post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> 
     if request.type not in ("http", "https"):
         raise DeliveryError("the receiver's URL is not an http(s) URL", permanent=True)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
+        open_url(request, timeout, allowed)
+    except Refused as exc:
+        raise DeliveryError(str(exc), permanent=True) from None
     except urllib.error.HTTPError as exc:
         # Only the status: the URL (a Slack webhook's is a secret) and the body stay out of logs.
         raise DeliveryError(
@@ -349,13 +356,18 @@ def _smtp(channel: EmailChannel, mail: EmailMessage, env: Mapping[str, str], tim
 
 
 def send_once(
-    channel: Channel, message: Message, timeout: float, env: Mapping[str, str], now: datetime
+    channel: Channel,
+    message: Message,
+    timeout: float,
+    env: Mapping[str, str],
+    now: datetime,
+    allowed: Sequence[Network] = (),
 ) -> None:
-    """One try on one channel at `now`; raises DeliveryError."""
+    """One try on one channel at `now`; raises DeliveryError. `allowed`: private networks it may call."""
     headers = {"Content-Type": "application/json", "Idempotency-Key": message.key}
     if isinstance(channel, SlackChannel):
         body = json.dumps(slack_payload(message), ensure_ascii=False).encode()
-        _post(_env(env, channel.url_env), body, headers, timeout)
+        _post(_env(env, channel.url_env), body, headers, timeout, allowed)
     elif isinstance(channel, WebhookChannel):
         secret = _env(env, channel.secret_env).encode()
         url = channel.url or _env(env, str(channel.url_env))
@@ -367,7 +379,7 @@ def send_once(
             "X-Tidings-Timestamp": timestamp,
             "X-Tidings-Signature": sign(secret, timestamp, body),
         }
-        _post(url, body, signed, timeout)
+        _post(url, body, signed, timeout, allowed)
     else:
         _smtp(channel, email_message(channel, message), env, timeout)
 
@@ -383,10 +395,11 @@ def deliver(
     clock: Callable[[], datetime],
     env: Mapping[str, str] | None = None,
     sender: Sender | None = None,
+    allowed: Sequence[Network] = (),
 ) -> Attempted:
     """Try a channel until it works or the tries run out, backing off exponentially between them."""
     env = os.environ if env is None else env
-    send = sender or send_once
+    send = sender or functools.partial(send_once, allowed=allowed)
     delay = retry.backoff_seconds
     error = ""
     for attempt in range(1, retry.attempts + 1):

@@ -23,6 +23,7 @@ from typing import Any
 
 from tidings.content.load import load, parse_content
 from tidings.content.model import AlertRecord, Integration
+from tidings.runner.outbound import networks
 from tidings.runner.sources.pagerduty_api import Status, tell_pagerduty
 from tidings.store.alert_file import rel_of
 from tidings.store.edit import write_atomic
@@ -115,7 +116,9 @@ class PagerDutySync:
             sync = synced[after.integration].sync
             assert sync is not None
             status: Status = "acknowledged" if after.status == "acknowledged" else "resolved"
-            outcome = tell_pagerduty(sync, after.fingerprint, status, repo.notifications.retry, sleep, env)
+            allowed = networks(repo.notifications.allow_networks)
+            retry = repo.notifications.retry
+            outcome = tell_pagerduty(sync, after.fingerprint, status, retry, sleep, env, allowed)
             record = {
                 "key": key,
                 "alert": alert_id,

@@ -65,6 +65,7 @@ from tidings.runner.escalation.rules import (
     since,
     stops,
 )
+from tidings.runner.outbound import networks
 from tidings.runner.remote import RUNNER_TRAILER, Clone, Published
 from tidings.store.edit import read_editable, save, write_atomic
 from tidings.store.git import commit
@@ -562,7 +563,8 @@ def _send(
         for channel in channels:
             if channel.id in ledger.results.get(page.key, {}):
                 continue  # sent before a crash; only the remaining channels go out
-            attempted = deliver(channel, message, settings.retry, sleep, clock, env, sender)
+            allowed = networks(settings.allow_networks)
+            attempted = deliver(channel, message, settings.retry, sleep, clock, env, sender, allowed)
             ledger.add({"key": page.key, "channel": channel.id, "at": stamp(clock()), **vars(attempted)})
             delivered = Delivered(page.key, incident.id, page.person, channel.id, **vars(attempted))
             result.deliveries.append(delivered)

@@ -19,11 +19,12 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from tidings.content.model import PagerDutySync, RetrySettings
 from tidings.runner.escalation.notifiers import RETRYABLE_STATUS, USER_AGENT, Attempted, DeliveryError
+from tidings.runner.outbound import Network, Refused, open_url
 
 log = logging.getLogger(__name__)
 Status = Literal["acknowledged", "resolved"]
@@ -36,7 +37,12 @@ def incident_update(incident_id: str, status: Status) -> bytes:
 
 
 def put_once(
-    sync: PagerDutySync, incident_id: str, status: Status, timeout: float, env: Mapping[str, str]
+    sync: PagerDutySync,
+    incident_id: str,
+    status: Status,
+    timeout: float,
+    env: Mapping[str, str],
+    allowed: Sequence[Network] = (),
 ) -> None:
     """One try; raises DeliveryError (`permanent` when trying again cannot help)."""
     token = env.get(sync.token_env, "")
@@ -56,8 +62,9 @@ def put_once(
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
+        open_url(request, timeout, allowed)
+    except Refused as exc:
+        raise DeliveryError(str(exc), permanent=True) from None
     except urllib.error.HTTPError as exc:
         # The status only: the answer may quote the request, and the request holds the token.
         raise DeliveryError(
@@ -75,6 +82,7 @@ def tell_pagerduty(
     retry: RetrySettings,
     sleep: Callable[[float], None],
     env: Mapping[str, str] | None = None,
+    allowed: Sequence[Network] = (),
 ) -> Attempted:
     """Set PagerDuty incident `incident_id` (an alert's fingerprint) to `status`, retrying as a page is."""
     env = os.environ if env is None else env
@@ -82,7 +90,7 @@ def tell_pagerduty(
     error = ""
     for attempt in range(1, retry.attempts + 1):
         try:
-            put_once(sync, incident_id, status, retry.timeout_seconds, env)
+            put_once(sync, incident_id, status, retry.timeout_seconds, env, allowed)
             log.info("told PagerDuty incident %s is %s (try %d)", incident_id, status, attempt)
             return Attempted("sent", attempt)
         except DeliveryError as exc:

@@ -184,6 +184,7 @@ def paging(clone, http_receiver, smtp_receiver, monkeypatch):
         "runner_url: https://runner.test/\n"
         "ack_expires_minutes: 60\n"
         "retry: {attempts: 3, backoff_seconds: 0.01, timeout_seconds: 5}\n"
+        "allow_networks: [127.0.0.0/8]\n"  # the receivers are on loopback: allowed on purpose
         "channels:\n"
         "  - {id: slack, kind: slack, url_env: TEST_SLACK_URL}\n"
         f"  - {{id: hook, kind: webhook, url: '{http_receiver.url}/hook', secret_env: TEST_HOOK_SECRET}}\n"

@@ -21,12 +21,16 @@ from tidings.content.model import (
     WebhookChannel,
 )
 from tidings.runner.escalation.notifiers import Message, deliver, slack_payload, verify_signature
+from tidings.runner.outbound import networks
 
 NOW = datetime(2026, 11, 17, 15, 50, tzinfo=UTC)
 SECRET = "whsec-test-secret"
 FAST = RetrySettings(attempts=3, backoff_seconds=0.01, timeout_seconds=5)
 PRIYA = Person(id="priya", name="Priya Raman", email="priya.raman@example.com", timezone="America/New_York",
                chat={"slack": "U04PRIYA03"})  # fmt: skip
+
+# The receivers here are on loopback, which the runner calls only where the repo allows it.
+LOOPBACK = networks(["127.0.0.0/8"])
 
 
 def message(**fields: object) -> Message:
@@ -69,7 +73,9 @@ def receiver_verifies(headers: dict[str, str], body: bytes, secret: str, now: fl
 
 def test_the_webhook_is_signed_as_documented(receiver):
     channel = WebhookChannel(id="hook", kind="webhook", url=f"{receiver.url}/hook", secret_env="HOOK_SECRET")
-    got = deliver(channel, message(), FAST, time.sleep, lambda: NOW, env={"HOOK_SECRET": SECRET})
+    got = deliver(
+        channel, message(), FAST, time.sleep, lambda: NOW, env={"HOOK_SECRET": SECRET}, allowed=LOOPBACK
+    )
     assert (got.state, got.attempts) == ("sent", 1)
     (request,) = receiver.received
     headers = request.headers
@@ -96,7 +102,15 @@ def test_the_webhook_is_signed_as_documented(receiver):
 
 def test_slack_messages_mention_the_person_and_escape_alert_text(receiver):
     channel = SlackChannel(id="slack", kind="slack", url_env="SLACK_URL")
-    got = deliver(channel, message(), FAST, time.sleep, lambda: NOW, env={"SLACK_URL": f"{receiver.url}/x"})
+    got = deliver(
+        channel,
+        message(),
+        FAST,
+        time.sleep,
+        lambda: NOW,
+        env={"SLACK_URL": f"{receiver.url}/x"},
+        allowed=LOOPBACK,
+    )
     assert got.state == "sent"
     payload = receiver.received[0].json()
     assert payload["text"] == "<@U04PRIYA03> paged: Database &lt;down&gt; &amp; out (2026-11-17-db)"
@@ -112,7 +126,15 @@ def test_retries_back_off_then_give_up_with_the_reason(receiver):
     receiver.plan = [503, 503, 503]
     waits: list[float] = []
     channel = SlackChannel(id="slack", kind="slack", url_env="SLACK_URL")
-    got = deliver(channel, message(), FAST, waits.append, lambda: NOW, env={"SLACK_URL": f"{receiver.url}/x"})
+    got = deliver(
+        channel,
+        message(),
+        FAST,
+        waits.append,
+        lambda: NOW,
+        env={"SLACK_URL": f"{receiver.url}/x"},
+        allowed=LOOPBACK,
+    )
     assert (got.state, got.attempts, got.error) == ("failed", 3, "HTTP 503 Service Unavailable")
     assert waits == [0.01, 0.02]
     assert len(receiver.received) == 3
@@ -122,7 +144,9 @@ def test_retries_back_off_then_give_up_with_the_reason(receiver):
 def test_an_unreachable_receiver_is_retried_and_the_url_stays_out_of_the_error():
     channel = SlackChannel(id="slack", kind="slack", url_env="SLACK_URL")
     secret_url = "http://127.0.0.1:9/services/T000/B000/XXXXSECRET"
-    got = deliver(channel, message(), FAST, lambda s: None, lambda: NOW, env={"SLACK_URL": secret_url})
+    got = deliver(
+        channel, message(), FAST, lambda s: None, lambda: NOW, env={"SLACK_URL": secret_url}, allowed=LOOPBACK
+    )
     assert got.state == "failed" and got.attempts == 3
     assert "could not reach" in str(got.error) and "SECRET" not in str(got.error)
 
@@ -225,7 +249,15 @@ def test_the_readme_verifier_accepts_what_we_send_and_nothing_else(receiver):
     verify = namespace["verify"]
     channel = WebhookChannel(id="hook", kind="webhook", url=f"{receiver.url}/hook", secret_env="HOOK_SECRET")
     sent_at = datetime.now(UTC)  # the README's check reads the real clock
-    deliver(channel, message(at=sent_at), FAST, time.sleep, lambda: sent_at, env={"HOOK_SECRET": SECRET})
+    deliver(
+        channel,
+        message(at=sent_at),
+        FAST,
+        time.sleep,
+        lambda: sent_at,
+        env={"HOOK_SECRET": SECRET},
+        allowed=LOOPBACK,
+    )
     (request,) = receiver.received
     assert verify(SECRET.encode(), request.headers, request.body)  # type: ignore[operator]
     assert not verify(SECRET.encode(), request.headers, request.body.replace(b"critical", b"low"))  # type: ignore[operator]
@@ -236,3 +268,24 @@ def test_the_readme_notifications_example_is_valid():
     text = _readme_block("$schema=schemas/notifications.schema.json", "yaml")
     config = NotificationsFile.model_validate(plain(make_yaml().load(text)))
     assert [c.kind for c in config.channels] == ["slack", "webhook", "email"]
+
+
+def test_private_destinations_are_refused_unless_allowed_and_redirects_never_followed(http_receiver):
+    """A webhook URL comes from the repo: the runner's own network is off limits by default."""
+    channel = WebhookChannel(
+        id="hook", kind="webhook", url=f"{http_receiver.url}/hook", secret_env="HOOK_SECRET"
+    )
+    env = {"HOOK_SECRET": SECRET}
+    refused = deliver(channel, message(), FAST, lambda s: None, lambda: NOW, env=env)
+    assert refused.state == "failed" and refused.attempts == 1  # permanent: no retry can help
+    assert "127.0.0.1 is a private, loopback or link-local address" in (refused.error or "")
+    assert http_receiver.received == []  # nothing left the runner
+    metadata = WebhookChannel(
+        id="m", kind="webhook", url="http://169.254.169.254/latest", secret_env="HOOK_SECRET"
+    )
+    got = deliver(metadata, message(), FAST, lambda s: None, lambda: NOW, env=env, allowed=LOOPBACK)
+    assert got.state == "failed" and "link-local" in (got.error or "")
+    http_receiver.plan = [302]  # a receiver that answers with a redirect: a failure, never followed
+    moved = deliver(channel, message(), FAST, lambda s: None, lambda: NOW, env=env, allowed=LOOPBACK)
+    assert moved.state == "failed" and "HTTP 302" in (moved.error or "")
+    assert len(http_receiver.received) == 1

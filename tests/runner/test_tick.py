@@ -20,6 +20,7 @@ from tidings.ops.incidents import acknowledge
 from tidings.runner.escalation.notifiers import send_once
 from tidings.runner.escalation.rules import page_key
 from tidings.runner.escalation.tick import CLAIM_LEASE, tick, tick_root
+from tidings.runner.outbound import networks
 from tidings.runner.remote import Clone
 from tidings.store.git import git
 
@@ -92,7 +93,7 @@ def test_rule_1_pages_at_once_on_every_channel_recorded_before_it_is_sent(
     def sender(channel, message, timeout, env, now):
         # At the moment of sending, the remote already holds the page's record.
         seen_on_remote.append(key in remote_incident(opened) and "state: pending" in remote_incident(opened))
-        send_once(channel, message, timeout, env, now)
+        send_once(channel, message, timeout, env, now, allowed=networks(["127.0.0.0/8"]))
 
     result = tick_root(opened, minutes(0), sender=sender)
     assert result.ok and [(d.channel, d.state) for d in result.deliveries] == [
@@ -239,10 +240,11 @@ from datetime import datetime
 from pathlib import Path
 from tidings.runner.escalation import notifiers
 from tidings.runner.escalation.tick import tick_root
+from tidings.runner.outbound import networks
 
 def crash(channel, message, timeout, env, now):
     if sys.argv[3] == "after-send":
-        notifiers.send_once(channel, message, timeout, env, now)
+        notifiers.send_once(channel, message, timeout, env, now, allowed=networks(["127.0.0.0/8"]))
     os._exit(17)  # the process dies: no cleanup, no ledger line, the kernel drops the lock
 
 tick_root(Path(sys.argv[1]), datetime.fromisoformat(sys.argv[2]), sender=crash)

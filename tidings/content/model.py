@@ -8,6 +8,7 @@ their ids, paths and bodies attached and references resolved; everything downstr
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -798,6 +799,19 @@ class AnnounceChannel(FileModel):
     )
 
 
+def _check_network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise PydanticCustomError(
+            "network", "{value!r} is not a network like '10.20.0.0/16' or '127.0.0.1'", {"value": value}
+        ) from None
+    return value
+
+
+Network = Annotated[str, AfterValidator(_check_network)]
+
+
 class NotificationsFile(FileModel):
     """`.gitlab/notifications.yml`: where pages go. Secrets are named by variable, never written here."""
 
@@ -812,6 +826,11 @@ class NotificationsFile(FileModel):
         "goes to whoever is on call when it is recorded, not to whoever was on call then.",
     )
     retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
+    allow_networks: list[Network] = Field(
+        default_factory=list,
+        description="Private networks the runner may call (CIDR, e.g. 10.20.0.0/16): webhooks, Slack and "
+        "PagerDuty on private, loopback or link-local addresses are refused unless listed here.",
+    )
     channels: list[Channel] = Field(default_factory=list)
     announce: list[AnnounceChannel] = Field(
         default_factory=list,
