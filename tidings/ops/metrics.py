@@ -55,7 +55,7 @@ Alerts (the records of content/alerts/, read when the repo is loaded with them):
 from __future__ import annotations
 
 import statistics
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -264,16 +264,22 @@ def time_to_acknowledge(record: AlertRecord) -> timedelta | None:
     return None
 
 
-def alert_figures(key: str, name: str, records: Sequence[AlertRecord]) -> AlertFigures:
-    """Received, firings, ignored and time to acknowledge of `records`."""
-    waits = [wait for r in records if r.status != "ignored" and (wait := time_to_acknowledge(r)) is not None]
+def alert_figures(
+    key: str,
+    name: str,
+    records: Sequence[AlertRecord],
+    waits: Mapping[str, timedelta | None] | None = None,
+) -> AlertFigures:
+    """Received, firings, ignored and time to acknowledge of `records` (`waits`: each one's, if known)."""
+    known = waits if waits is not None else {r.id: time_to_acknowledge(r) for r in records}
+    acknowledged = [wait for r in records if r.status != "ignored" and (wait := known[r.id]) is not None]
     return AlertFigures(
         key,
         name,
         len(records),
         sum(r.fired for r in records),
         sum(1 for r in records if r.status == "ignored"),
-        Stat.of(waits),
+        Stat.of(acknowledged),
     )
 
 
@@ -402,16 +408,19 @@ def compute(
         for a in repo.alerts
         if start <= a.first_seen < end and (component is None or a.component == component)
     ]
+    # Each record's wait, once: it counts overall, for its integration and for its component.
+    waits = {a.id: time_to_acknowledge(a) for a in records}
     integrations = [i.id for i in repo.integrations]
     integrations += sorted({a.integration for a in records} - set(integrations))
     alert_components = [component] if component is not None else list(names)
     alert_components += sorted({a.component for a in records if a.component} - set(alert_components))
     by_alert_component = [
-        alert_figures(c, names.get(c, c), [a for a in records if a.component == c]) for c in alert_components
+        alert_figures(c, names.get(c, c), [a for a in records if a.component == c], waits)
+        for c in alert_components
     ]
     if any(a.component is None for a in records):
         nameless = [a for a in records if a.component is None]
-        by_alert_component.append(alert_figures(NO_COMPONENT, "no component", nameless))
+        by_alert_component.append(alert_figures(NO_COMPONENT, "no component", nameless, waits))
     hours, weekdays = _slots(chosen, records, zone)
 
     return Metrics(
@@ -429,9 +438,9 @@ def compute(
         months=tuple(_months(chosen, start, end, zone)),
         longest=long_ones,
         uptime=tuple(uptime),
-        alerts=alert_figures("all", "All alerts", records),
+        alerts=alert_figures("all", "All alerts", records, waits),
         alerts_by_integration=tuple(
-            alert_figures(i, i, [a for a in records if a.integration == i]) for i in integrations
+            alert_figures(i, i, [a for a in records if a.integration == i], waits) for i in integrations
         ),
         alerts_by_component=tuple(by_alert_component),
         hours=tuple(hours),
