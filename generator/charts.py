@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Literal
 from xml.sax.saxutils import escape
 
-from tidings.ops.metrics import Figures, Metrics
+from tidings.ops.metrics import Figures, Metrics, Stat, TimeSlot
 from tidings.ops.metrics_report import format_duration
 
 WIDTH = 720
@@ -193,7 +193,13 @@ def _duration_chart(
     title: str, description: str, rows: Sequence[tuple[str, Figures]], kind: Literal["mtta", "mttr"]
 ) -> str:
     """Mean and median MTTA or MTTR (`kind`) a row."""
-    stats = [f.mtta if kind == "mtta" else f.mttr for _, f in rows]
+    stats = [(label, f.mtta if kind == "mtta" else f.mttr) for label, f in rows]
+    return _stat_chart(title, description, stats)
+
+
+def _stat_chart(title: str, description: str, rows: Sequence[tuple[str, Stat]]) -> str:
+    """The mean and the median of a Stat of durations a row."""
+    stats = [s for _, s in rows]
     largest = max((s.mean.total_seconds() for s in stats if s.mean is not None), default=0.0)
     unit = Unit.for_seconds(largest)
 
@@ -217,7 +223,23 @@ CHARTS = {
     "mtta-by-severity.svg": "Time to acknowledge by severity (mean and median)",
     "mttr-by-component.svg": "Time to resolve by component (mean and median)",
     "downtime-by-component.svg": "Downtime by component",
+    "incidents-by-hour.svg": "Incidents by hour of day",
+    "incidents-by-weekday.svg": "Incidents by day of week",
+    "alerts-by-hour.svg": "Alerts by hour of day",
+    "alerts-by-weekday.svg": "Alerts by day of week",
+    "ignored-by-integration.svg": "Share of alerts ignored (false positives) by integration",
+    "alert-tta-by-integration.svg": "Time to acknowledge an alert by integration (mean and median)",
 }
+
+
+def _slot_chart(title: str, description: str, slots: Sequence[TimeSlot], what: str) -> str:
+    """A bar an hour of the day or a day of the week: its incidents or alerts (`what`)."""
+
+    def count(n: int) -> str:
+        return f"{n} {what[:-1] if n == 1 else what}"
+
+    points = [(s.label, getattr(s, what), count(getattr(s, what))) for s in slots]
+    return column_chart(title, description, points, what, label_every=1)
 
 
 def charts(m: Metrics) -> dict[str, bytes]:
@@ -278,4 +300,43 @@ def charts(m: Metrics) -> dict[str, bytes]:
             unit.name,
         ),
     }
+    local = f"{period}, in {m.timezone}"
+    for what in ("incidents", "alerts"):
+        by = "by when they started" if what == "incidents" else "by when they were first seen"
+        out[f"{what}-by-hour.svg"] = _slot_chart(
+            CHARTS[f"{what}-by-hour.svg"], f"{what.capitalize()} {by}, hour of day, {local}.", m.hours, what
+        )
+        out[f"{what}-by-weekday.svg"] = _slot_chart(
+            CHARTS[f"{what}-by-weekday.svg"],
+            f"{what.capitalize()} {by}, day of week, {local}.",
+            m.weekdays,
+            what,
+        )
+    integrations = m.alerts_by_integration
+    out["ignored-by-integration.svg"] = bar_chart(
+        CHARTS["ignored-by-integration.svg"],
+        f"Alerts ignored as false alarms over alerts received, by integration, {period}.",
+        [f.name for f in integrations],
+        [
+            (
+                "ignored",
+                [
+                    None
+                    if f.ignored_share is None
+                    else (
+                        100 * f.ignored_share,
+                        f"{100 * f.ignored_share:.1f}% of {f.received}",
+                    )
+                    for f in integrations
+                ],
+            )
+        ],
+        "percent",
+    )
+    out["alert-tta-by-integration.svg"] = _stat_chart(
+        CHARTS["alert-tta-by-integration.svg"],
+        "Mean and median time from an alert's firing to its acknowledgement, over acknowledged alerts "
+        f"that are not ignored, by integration, {period}.",
+        [(f.name, f.tta) for f in integrations],
+    )
     return {name: svg.encode("utf-8") for name, svg in out.items()}

@@ -1,9 +1,11 @@
 """The internal site (`tidings build --internal`): what the public page must never show, for responders.
 
 Every incident, published or not, with its internal updates, notes, alerts and escalation pages;
-runbooks, linked from the incidents that use them; on-call: who is on now and next in each
-schedule, the shifts of the coming weeks, and iCalendar files per schedule and per person;
-escalation policies; metrics tables and charts (tidings.metrics, tidings.charts).
+the alert records (content/alerts/): lists by status, one page a status filter so that filtering
+needs no script, cut into pages of ALERTS_PER_PAGE, and a page per record with its events and links
+to its incident and runbook; runbooks, linked from the incidents that use them; on-call: who is on
+now and next in each schedule, the shifts of the coming weeks, and iCalendar files per schedule and
+per person; escalation policies; metrics tables and charts (tidings.metrics, tidings.charts).
 
 It renders from the whole model, never the public view, through its own templates
 (`site_templates/internal_site/`, overridable like the public ones; not `internal/`, the name
@@ -28,7 +30,7 @@ from jinja2 import Environment, TemplateError
 from tidings import clock
 from tidings.content import urls
 from tidings.content.load import load
-from tidings.content.model import Incident, Schedule, StatusRepo
+from tidings.content.model import AlertRecord, Incident, Schedule, StatusRepo
 from tidings.generator.build import BuildResult
 from tidings.generator.charts import CHARTS, charts
 from tidings.generator.oncall_calendar import default_window, person_calendar, schedule_calendar
@@ -38,7 +40,8 @@ from tidings.generator.site import Site
 from tidings.generator.templates import environment, human_time
 from tidings.generator.write import MARKER, Progress, UnsafeOutput, check_output, write_site
 from tidings.ops import status
-from tidings.ops.metrics import Metrics, compute, default_start
+from tidings.ops.alerts import list_alerts
+from tidings.ops.metrics import Metrics, compute, default_start, time_to_acknowledge
 from tidings.ops.metrics_report import format_duration, to_csv, to_json
 from tidings.ops.oncall import Shift, shift_at, shifts
 from tidings.ops.policies import policies_for
@@ -48,6 +51,8 @@ from tidings.ops.policies import policies_for
 INTERNAL_MARKER = ".tidings-internal"
 # How far ahead the on-call pages list shifts.
 ONCALL_DAYS = 28
+# Rows of an alert list page: a year of a noisy team is 20,000 records, far too many for one page.
+ALERTS_PER_PAGE = 200
 STATIC = {"static/style.css": "style.css", "static/internal.css": "internal_site/internal.css"}
 
 
@@ -94,6 +99,61 @@ def on_call_now(schedule: Schedule, now: datetime, days: int = ONCALL_DAYS) -> O
     return OnCallNow(schedule, current, following, upcoming, participants)
 
 
+@dataclass(frozen=True)
+class AlertListPage:
+    """One page of an alert list: its filter, its number, how many pages the filter has, its records."""
+
+    status: str  # one of urls.ALERT_FILTERS
+    number: int
+    pages: int
+    total: int  # records the filter holds, on every page
+    alerts: list[AlertRecord]
+    per_page: int = ALERTS_PER_PAGE
+
+    @property
+    def path(self) -> str:
+        return urls.alert_list_path(self.status, self.number)
+
+    @property
+    def first_row(self) -> int:
+        return (self.number - 1) * self.per_page + 1
+
+
+def alert_lists(
+    repo: StatusRepo, per_page: int = ALERTS_PER_PAGE
+) -> tuple[list[AlertListPage], dict[str, int]]:
+    """Every page of every alert list (newest first), and how many records each filter holds."""
+    newest_first = list_alerts(repo)
+    chosen = {
+        "open": [a for a in newest_first if a.open],
+        "all": newest_first,
+        **{
+            s: [a for a in newest_first if a.status == s]
+            for s in urls.ALERT_FILTERS
+            if s not in ("open", "all")
+        },
+    }
+    pages = []
+    for name in urls.ALERT_FILTERS:
+        records = chosen[name]
+        count = max(1, -(-len(records) // per_page))  # an empty list is still one page that says so
+        for n in range(count):
+            part = records[n * per_page : (n + 1) * per_page]
+            pages.append(AlertListPage(name, n + 1, count, len(records), part, per_page))
+    return pages, {name: len(chosen[name]) for name in urls.ALERT_FILTERS}
+
+
+def _runbook_link(runbook: str | None, runbooks: dict[str, Any]) -> tuple[str, str | None, bool]:
+    """How an alert's runbook reads: (text, href relative to the site root or absolute, internal?)."""
+    if not runbook:
+        return ("", None, False)
+    if runbook in runbooks:
+        return (runbooks[runbook].title, urls.runbook_path(runbook), True)
+    if runbook.startswith(("https://", "http://")):
+        return (runbook, runbook, False)
+    return (runbook, None, False)
+
+
 def _rule_target(rule: Any) -> str:
     return f"schedule {rule.schedule}" if rule.schedule else f"person {rule.person}"
 
@@ -134,6 +194,13 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
     def public_incident_url(incident: Incident) -> str | None:
         return urls.public_incident_url(repo.site, incident, incident.published)
 
+    incidents = {i.id: i for i in repo.incidents}
+    alerts_of: dict[str, list[AlertRecord]] = {}
+    for record in repo.alerts:
+        if record.incident:
+            alerts_of.setdefault(record.incident, []).append(record)
+    list_pages, alert_counts = alert_lists(repo, ALERTS_PER_PAGE)
+
     shared = {
         "site": repo.site,
         "now": now,
@@ -152,6 +219,10 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
         "public_incident_url": public_incident_url,
         "rule_target": _rule_target,
         "on_call": {o.schedule.id: o for o in oncall},
+        "alert_path": urls.alert_path,
+        "alert_list_path": urls.alert_list_path,
+        "alert_filters": urls.ALERT_FILTERS,
+        "alert_counts": alert_counts,
     }
 
     def page(path: str, template: str, **context: Any) -> Output:
@@ -168,6 +239,7 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
         days=ONCALL_DAYS,
         metrics=figures,
         unpublished=[i for i in site.incidents_newest_first if not i.published],
+        triggered=list_alerts(repo, status="triggered")[:20],
     )
     yield page("incidents/index.html", "incidents.html", incidents=site.incidents_newest_first)
     for incident in repo.incidents:
@@ -178,6 +250,19 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
             incident=incident,
             escalation=escalation,
             policy=escalation[0] if escalation else None,  # for templates written before `escalation`
+            records=sorted(alerts_of.get(incident.id, []), key=lambda a: (a.first_seen, a.id)),
+        )
+    for listing in list_pages:
+        yield page(listing.path, "alerts.html", listing=listing)
+    for record in repo.alerts:
+        yield page(
+            urls.alert_path(record),
+            "alert.html",
+            alert=record,
+            events=sorted(record.events, key=lambda e: e.at),
+            incident=incidents.get(record.incident or ""),
+            runbook=_runbook_link(record.runbook, runbooks),
+            acknowledged_after=time_to_acknowledge(record),
         )
     yield page("runbooks/index.html", "runbooks.html", items=sorted(repo.runbooks, key=lambda r: r.title))
     for runbook in repo.runbooks:

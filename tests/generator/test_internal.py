@@ -7,6 +7,7 @@ internal site, and the demo's internal details must reach it and not the public 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,10 @@ from tidings.generator.internal import INTERNAL_MARKER, build_internal
 from tidings.generator.problems import BuildFailed
 from tidings.generator.write import UnsafeOutput
 
+# The demo's alert records: the replica lag's (triggered, on the unpublished incident) and a
+# flapping probe's (ignored, no incident).
+REPLICA_LAG = "prometheus-bf0a90dc2f24"
+FLAPPING = "synthetics-32fa1005167d"
 # The demo's unpublished incident and what only responders may read about it.
 UNPUBLISHED = "incidents/2026-11-24-postgres-replica-lag.html"
 SECRETS = [
@@ -100,6 +105,9 @@ def test_the_demo_internal_site_has_what_the_public_one_must_not(internal_demo, 
         "static/style.css",
         "static/internal.css",
         INTERNAL_MARKER,
+        "alerts/index.html",
+        *(f"alerts/status/{s}.html" for s in ("triggered", "acknowledged", "resolved", "ignored", "all")),
+        *(f"alerts/{a.id}.html" for a in load(PROJECT_ROOT).repo.alerts),
     } <= pages
     assert {f"metrics/{name}" for name in CHARTS} <= pages
     everything = "\n".join(p.read_text(encoding="utf-8") for p in internal_demo.rglob("*.html"))
@@ -235,6 +243,10 @@ def test_no_wcag_aa_violations(internal_demo, http_server, scheme):
         "oncall/index.html",
         "policies/index.html",
         "metrics/index.html",
+        "alerts/index.html",
+        "alerts/status/all.html",
+        f"alerts/{FLAPPING}.html",
+        f"alerts/{REPLICA_LAG}.html",
     ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -260,7 +272,9 @@ SHOWN = [
     "UNPUBLISHED-TITLE-MARKER", "UNPUBLISHED-BODY-MARKER", "UNPUBLISHED-SUMMARY-MARKER",
     "RUNBOOK-TITLE-MARKER", "RUNBOOK-BODY-MARKER", "PERSON-NAME-MARKER", "SCHEDULE-NAME-MARKER",
     "ROTATION-MARKER", "POLICY-NAME-MARKER", "POLICY-DESCRIPTION-MARKER", "PAGE-ERROR-MARKER",
-    "DELIVERY-ERROR-MARKER",
+    "DELIVERY-ERROR-MARKER", "ALERT-TITLE-MARKER", "ALERT-RECORD-FINGERPRINT-MARKER", "ALERT-GROUP-MARKER",
+    "ALERT-HOST-MARKER", "ALERT-TOOL-MARKER", "ALERT-ENV-MARKER", "ALERT-RUNBOOK-MARKER", "ALERT-LINK-MARKER",
+    "ALERT-DESCRIPTION-MARKER", "ALERT-REASON-MARKER",
 ]  # fmt: skip
 
 
@@ -276,6 +290,7 @@ def marked_repo(make_repo, monkeypatch) -> Path:
             "content/oncall/schedules/primary.yml": privacy.SCHEDULE,
             "content/oncall/policies/default.yml": privacy.POLICY,
             ".gitlab/notifications.yml": privacy.NOTIFICATIONS,
+            "content/alerts/prometheus-0123456789ab.yml": privacy.ALERT,
         }
     )
 
@@ -396,3 +411,217 @@ def test_tidings_build_internal(make_repo, tmp_path):
     assert (root / "internal/index.html").is_file() and not (root / "public").exists()
     run = CliRunner().invoke(main, ["build", str(root), "--internal", "--out", str(root / "public")])
     assert run.exit_code == 2 and "refusing to build there" in run.output
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+ROW = re.compile(r"<tr>\s*<td><time[^>]*>.*?</tr>", re.S)
+
+
+def alert_rows(site: Path, path: str) -> list[tuple[str, str]]:
+    """(alert id, status) of each row of an alert list page, top to bottom."""
+    html = (site / path).read_text(encoding="utf-8")
+    rows = []
+    for row in ROW.findall(html):
+        link = re.search(r'<a href="[./]*alerts/([^"/]+)\.html">', row)
+        status = re.search(r'class="tag alert-status alert-status-(\w+)"', row)
+        assert link and status, row
+        rows.append((link.group(1), status.group(1)))
+    return rows
+
+
+# The demo's records, newest first by when they last fired.
+TLS, WEBHOOK, POSTGRES, API = (
+    "synthetics-ef4aa21413b7",
+    "prometheus-c75897a37e8b",
+    "prometheus-95e4a01ba48d",
+    "prometheus-0ad16d595f47",
+)
+
+
+FILTERS = [
+    ("alerts/index.html", "Open (3)"),
+    ("alerts/status/triggered.html", "Triggered (2)"),
+    ("alerts/status/acknowledged.html", "Acknowledged (1)"),
+    ("alerts/status/resolved.html", "Resolved (2)"),
+    ("alerts/status/ignored.html", "Ignored (1)"),
+    ("alerts/status/all.html", "All (6)"),
+]
+
+
+def test_alert_lists_filter_by_status_one_page_each(internal_demo):
+    assert alert_rows(internal_demo, "alerts/index.html") == [
+        (TLS, "triggered"),
+        (REPLICA_LAG, "triggered"),
+        (WEBHOOK, "acknowledged"),
+    ]
+    assert alert_rows(internal_demo, "alerts/status/triggered.html") == [
+        (TLS, "triggered"),
+        (REPLICA_LAG, "triggered"),
+    ]
+    assert alert_rows(internal_demo, "alerts/status/acknowledged.html") == [(WEBHOOK, "acknowledged")]
+    assert alert_rows(internal_demo, "alerts/status/resolved.html") == [
+        (POSTGRES, "resolved"),
+        (API, "resolved"),
+    ]
+    assert alert_rows(internal_demo, "alerts/status/ignored.html") == [(FLAPPING, "ignored")]
+    assert [a for a, _ in alert_rows(internal_demo, "alerts/status/all.html")] == [
+        TLS, REPLICA_LAG, WEBHOOK, FLAPPING, POSTGRES, API,
+    ]  # fmt: skip
+    # Every list links every filter, with its count, and marks its own: no script needed.
+    for path, current in [("alerts/index.html", "Open"), ("alerts/status/ignored.html", "Ignored")]:
+        html = (internal_demo / path).read_text()
+        base = "../" * path.count("/")
+        for target, name in FILTERS:
+            mark = ' aria-current="page"' if name.startswith(current) else ""
+            assert f'<a href="{base}{target}"{mark}>{name}</a>' in html, (path, name)
+    assert "pager" not in (internal_demo / "alerts/status/all.html").read_text()  # one page is enough
+
+
+def test_an_alert_page_shows_its_fields_its_events_in_order_and_links(internal_demo):
+    page = read(internal_demo, f"alerts/{REPLICA_LAG}.html")
+    text = " ".join(" ".join(page.text).split())
+    assert "../incidents/2026-11-24-postgres-replica-lag.html" in page.links
+    assert "../runbooks/postgres-failover.html" in page.links  # a runbook of the repo: its internal page
+    assert (
+        "Status Triggered" in text and "4b2e9a0f7c1d5e63" in text and "db-cluster-07-replica-1:5432" in text
+    )
+    assert "Acknowledged never" in text and "Fired 1 time" in text
+    assert (
+        "Fired Nov 24, 2026 02:41 CET (UTC+01:00) Linked Nov 24, 2026 02:41 CET (UTC+01:00) : 2026-11-24"
+        in text
+    )
+    assert f"tidings alert ack|resolve|ignore {REPLICA_LAG}" in text
+
+    flapping = read(internal_demo, f"alerts/{FLAPPING}.html")
+    text = " ".join(" ".join(flapping.text).split())
+    assert "Status Ignored" in text and "Fired 5 times" in text and "Incident none Runbook none" in text
+    # Ignored: no command to offer, and no incident wanted.
+    assert "promote" not in text and "tidings alert ack" not in text
+    events = re.findall(
+        r'<span class="event-name">([^<]+)</span> <time datetime="([^"]+)"',
+        (internal_demo / f"alerts/{FLAPPING}.html").read_text(),
+    )
+    flaps = ["Fired", "Resolved", "Reopened", "Resolved", "Reopened", "Resolved"]
+    assert [e for e, _ in events] == [*flaps, "Ignored", "Re-fired", "Re-fired"]
+    assert [at for _, at in events] == sorted(at for _, at in events)
+    assert "by Jonas Weber (jonas) (The Sydney probe" in text
+    assert "https://synthetics.example.com/checks/app-https/ap-southeast-2" in flapping.links
+
+    waiting = " ".join(" ".join(read(internal_demo, f"alerts/{TLS}.html").text).split())
+    assert "Incident none: it waits in the alert list" in waiting
+    assert f"tidings alert promote {TLS} opens one" in waiting
+
+
+def test_an_incident_page_lists_its_alert_records_with_their_statuses(internal_demo):
+    html = (internal_demo / UNPUBLISHED).read_text()
+    assert (
+        f'<tr><td><a href="../alerts/{REPLICA_LAG}.html">PostgresReplicationLagHigh on db-cluster-07</a></td>'
+        '<td><span class="tag alert-status alert-status-triggered">Triggered</span></td>'
+    ) in html
+    webhooks = (internal_demo / "incidents/2026-11-23-webhook-delivery-delays.html").read_text()
+    assert f'href="../alerts/{WEBHOOK}.html"' in webhooks and "alert-status-acknowledged" in webhooks
+    # An incident without records has no such table.
+    assert (
+        "Alert records of this incident"
+        not in (internal_demo / "incidents/2026-06-03-ci-runner-queue.html").read_text()
+    )
+
+
+def test_the_overview_and_every_page_lead_to_the_alerts(internal_demo):
+    overview = read(internal_demo, "index.html")
+    text = " ".join(" ".join(overview.text).split())
+    assert "3 open alerts: 2 triggered, 1 acknowledged." in text
+    assert f"alerts/{TLS}.html" in overview.links and "alerts/index.html" in overview.links
+    incident = read(internal_demo, UNPUBLISHED)
+    assert "../alerts/index.html" in incident.links  # the navigation
+    listing = (internal_demo / "alerts/status/all.html").read_text()
+    assert '<a href="../../alerts/index.html" aria-current="page">Alerts</a>' in listing
+
+
+def test_the_metrics_page_has_the_alert_figures_and_time_of_day(internal_demo):
+    text = " ".join(" ".join(read(internal_demo, "metrics/index.html").text).split())
+    assert "6 alerts first seen in the period, fired 10 times; 1 ignored as false alarms." in text
+    assert "All alerts 6 10 1 16.7% 3 4 min 4 min" in text
+    assert "synthetics 2 6 1 50.0% 0 - -" in text
+    assert "03:00 1 2" in text  # the Postgres failover and the Sydney probe, Berlin time
+    assert "in neither MTTA nor MTTR" in text
+    figures = json.loads((internal_demo / "metrics/metrics.json").read_text())
+    assert figures["alerts"]["overall"]["received"] == 6
+
+
+RECORD = """\
+title: {title}
+status: {status}
+integration: prometheus
+source: alertmanager
+fingerprint: {id}
+first_seen: 2026-03-14T09:0{n}:00Z
+last_seen: 2026-03-14T09:0{n}:00Z
+starts_at: 2026-03-14T09:0{n}:00Z
+{extra}events:
+  - {{at: '2026-03-14T09:0{n}:00Z', event: fired}}
+"""
+
+
+def record(n: int, status: str = "triggered", extra: str = "") -> str:
+    return RECORD.format(title=f"Alert {n}", status=status, id=f"a{n}", n=n, extra=extra)
+
+
+def test_runbooks_link_inside_or_out_and_an_unknown_one_is_text(make_repo, tmp_path):
+    root = make_repo(
+        {
+            "content/runbooks/api.md": "---\ntitle: API runbook\n---\nRestart it.\n",
+            "content/alerts/a1.yml": record(1, extra="runbook: api\nincident: 2026-03-14-api-errors\n"),
+            "content/alerts/a2.yml": record(2, extra="runbook: https://wiki.example.com/api?x=1&y=2\n"),
+            "content/alerts/a3.yml": record(3, extra="runbook: api-old\n"),
+        }
+    )
+    build_internal(root, tmp_path / "internal")
+    one = (tmp_path / "internal/alerts/a1.html").read_text()
+    assert '<a href="../runbooks/api.html">API runbook</a>' in one
+    assert '<a href="../incidents/2026-03-14-api-errors.html">API errors</a>' in one
+    two = (tmp_path / "internal/alerts/a2.html").read_text()
+    assert '<a href="https://wiki.example.com/api?x=1&amp;y=2" rel="noopener noreferrer">' in two
+    three = " ".join(" ".join(read(tmp_path / "internal", "alerts/a3.html").text).split())
+    assert "Runbook api-old (no runbook of this repo)" in three
+    incident = (tmp_path / "internal/incidents/2026-03-14-api-errors.html").read_text()
+    assert 'href="../alerts/a1.html"' in incident and 'href="../alerts/a2.html"' not in incident
+
+
+def test_long_alert_lists_are_cut_into_pages(make_repo, tmp_path, monkeypatch):
+    from tidings.generator import internal
+
+    monkeypatch.setattr(internal, "ALERTS_PER_PAGE", 2)
+    files = {
+        f"content/alerts/a{n}.yml": record(n, "triggered" if n != 5 else "resolved") for n in range(1, 6)
+    }
+    build_internal(make_repo(files), tmp_path / "internal")
+    site = tmp_path / "internal"
+    # all: 5 newest first, 2 a page; open: the 4 triggered; resolved: 1; ignored: none, one page saying so.
+    pages = ["alerts/status/all.html", "alerts/status/all-2.html", "alerts/status/all-3.html"]
+    assert [alert_rows(site, p) for p in pages] == [
+        [("a5", "resolved"), ("a4", "triggered")],
+        [("a3", "triggered"), ("a2", "triggered")],
+        [("a1", "triggered")],
+    ]
+    assert not (site / "alerts/status/all-4.html").exists()
+    open_pages = ["alerts/index.html", "alerts/status/open-2.html"]
+    assert [a for p in open_pages for a, _ in alert_rows(site, p)] == ["a4", "a3", "a2", "a1"]
+    assert not (site / "alerts/status/open.html").exists()  # the open list's first page is the index
+    second = read(site, "alerts/status/all-2.html")
+    text = " ".join(" ".join(second.text).split())
+    assert "All alerts, 3 to 4 of 5" in text and "Page 2 of 3" in text
+    assert {"../../alerts/status/all.html", "../../alerts/status/all-3.html"} <= set(second.links)
+    assert (
+        '<a href="../../alerts/status/all.html" rel="prev">'
+        in (site / "alerts/status/all-2.html").read_text()
+    )
+    first_open = (site / "alerts/status/open-2.html").read_text()
+    assert '<a href="../../alerts/index.html" rel="prev">previous</a>' in first_open
+    ignored = " ".join(" ".join(read(site, "alerts/status/ignored.html").text).split())
+    assert "No ignored alerts." in ignored
+    for path in site.rglob("*.html"):  # every page link resolves
+        for href in Page(path.read_text()).links:
+            if not href.startswith(("http", "#", "mailto:")):
+                assert (path.parent / href.split("#")[0]).resolve().is_file(), (path, href)

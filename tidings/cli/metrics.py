@@ -1,4 +1,4 @@
-"""`tidings metrics`: MTTA, MTTR, frequency, longest incidents, uptime; a thin layer over tidings.metrics."""
+"""`tidings metrics`: MTTA, MTTR, frequency, uptime, alerts; a thin layer over tidings.ops.metrics."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _instant(value: datetime | date | None, zone: ZoneInfo) -> datetime | None:
     type=TimeParam(dates=True),
     help="End of the period, excluded (--to 2026-02-01 ends with January). Default: now.",
 )
-@click.option("--component", help="Only the incidents on this component (its id).")
+@click.option("--component", help="Only the incidents and alerts on this component (its id).")
 @click.option(
     "--format",
     "fmt",
@@ -66,10 +66,13 @@ def metrics(
     svg_dir: Path | None,
 ) -> None:
     """Incident frequency, MTTA and MTTR (mean and median) overall, by severity and by component,
-    the longest incidents, and uptime, over a period of ROOT's incidents.
+    the longest incidents, and uptime, over a period of ROOT's incidents; the alerts received, the
+    share ignored and the time to acknowledge them, by integration and by component; incidents and
+    alerts by hour of day and day of week.
 
     Every incident counts, published or not. An incident never acknowledged is left out of MTTA
-    (and counted); an unresolved one is left out of MTTR (and counted).
+    (and counted); an unresolved one is left out of MTTR (and counted); one whose every alert was
+    ignored is a false alarm, left out of both (and counted).
     """
     result = load(root)
     if result.errors:

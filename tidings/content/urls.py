@@ -85,6 +85,29 @@ def person_calendar_path(person: Item) -> str:
     return f"oncall/people/{_id(person)}.ics"
 
 
+# Alert lists, one a status filter (pages without script filter by being separate pages): open
+# (triggered or acknowledged), each status, and all. The open list is the alerts' index.
+ALERT_FILTERS = ("open", "triggered", "acknowledged", "resolved", "ignored", "all")
+
+
+def alert_path(alert: Item) -> str:
+    """An alert record's page (internal site only)."""
+    return f"alerts/{_id(alert)}.html"
+
+
+def alert_list_path(status: str = "open", page: int = 1) -> str:
+    """Page `page` of the alert list filtered by `status` (one of ALERT_FILTERS).
+
+    The open list's first page is the alerts' index (alerts/index.html, as incidents/index.html lists
+    incidents); the others live in alerts/status/, where no record's page (alerts/<id>.html) can be.
+    """
+    if status not in ALERT_FILTERS:
+        raise ValueError(f"unknown alert filter {status!r}")
+    if status == "open" and page == 1:
+        return "alerts/index.html"
+    return f"alerts/status/{status}" + (f"-{page}" if page > 1 else "") + ".html"
+
+
 # --- absolute URLs --------------------------------------------------------------------------------
 
 

@@ -26,20 +26,47 @@ every figure comes from the incident files. The rules, which `tidings metrics` s
   unresolved one lasts until `now`. Where a component's incidents overlap, the worst impact counts
   at each moment, never two at once.
 - Longest: the resolved incidents of the period by duration, longest first.
+- False alarms: an incident whose every alert record (content/alerts/) was ignored is a false
+  alarm. It still counts as an incident of its period (someone was paged, or could have been), but
+  not in MTTA or MTTR, nor among the unacknowledged or unresolved: it tells nothing of how fast the
+  team answers a real problem. `false_alarms` counts them. An incident without alert records is
+  never one.
+
+Alerts (the records of content/alerts/, read when the repo is loaded with them):
+
+- A record belongs to the period when it was *first seen* in [start, end); with a component, only
+  the records that name that component. `received` counts the records, `firings` their `fired`
+  counts (an alert that fired five times is one record, five firings).
+- `ignored` counts the records whose status is ignored (a person said: false alarm); the ignored
+  share (the false-positive rate) is ignored over received.
+- Time to acknowledge an alert: from the start of the firing a person answered to its first
+  `acknowledged` event. That firing began at `first_seen`, or at the last `reopened` event before
+  the acknowledgement (an alert resolved and firing anew is answered anew); a re-fire of an alert
+  still open changes nothing, it was waiting since its first firing. Ignored records are left out
+  (a false alarm), as are records never acknowledged (counted in `unacknowledged`, never as zero).
+- By integration (every integration of .gitlab/integrations.yml, in its order, then any other a
+  record names) and by component (every component, in the site file's order, then other names the
+  records give, then records naming none, under NO_COMPONENT).
+- By hour of day and day of week, in the given timezone (the site's): the incidents of the period by
+  when they started, the alert records by when they were first seen; every hour and weekday listed,
+  zeros included.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tidings.content.model import SEVERITIES, Incident, StatusRepo
+from tidings.content.model import SEVERITIES, AlertRecord, Incident, StatusRepo
 from tidings.ops.downtime import downtime, impact_windows
 
 LONGEST = 10
+# The by-component key of alert records that name no component (component ids are slugs: no clash).
+NO_COMPONENT = "(none)"
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEK = timedelta(days=7)
 _MONTH = timedelta(days=365.2425 / 12)
 
@@ -71,16 +98,49 @@ class Figures:
     key: str  # "all", a severity, or a component id
     name: str
     incidents: int
-    mtta: Stat  # over the acknowledged incidents
-    mttr: Stat  # over the resolved incidents
+    mtta: Stat  # over the acknowledged incidents, false alarms left out
+    mttr: Stat  # over the resolved incidents, false alarms left out
+    false_alarms: int = 0  # incidents whose every alert record was ignored
 
     @property
     def unacknowledged(self) -> int:
-        return self.incidents - self.mtta.count
+        return self.incidents - self.false_alarms - self.mtta.count
 
     @property
     def unresolved(self) -> int:
-        return self.incidents - self.mttr.count
+        return self.incidents - self.false_alarms - self.mttr.count
+
+
+@dataclass(frozen=True)
+class AlertFigures:
+    """The alert records of one integration, one component, or all: how many, how often ignored, TTA."""
+
+    key: str  # "all", an integration id, a component id, or NO_COMPONENT
+    name: str
+    received: int  # records first seen in the period
+    firings: int  # their `fired` counts, summed
+    ignored: int
+    tta: Stat  # time to acknowledge, over the acknowledged records that are not ignored
+
+    @property
+    def ignored_share(self) -> float | None:
+        """The false-positive rate: ignored over received (None without records)."""
+        return self.ignored / self.received if self.received else None
+
+    @property
+    def unacknowledged(self) -> int:
+        """Records neither ignored nor ever acknowledged (most resolved by their source)."""
+        return self.received - self.ignored - self.tta.count
+
+
+@dataclass(frozen=True)
+class TimeSlot:
+    """An hour of the day (0-23) or a day of the week (1, Monday, to 7): incidents and alerts in it."""
+
+    key: int
+    label: str  # "00:00" or "Monday"
+    incidents: int
+    alerts: int
 
 
 @dataclass(frozen=True)
@@ -137,6 +197,16 @@ class Metrics:
     months: tuple[Bucket, ...]
     longest: tuple[LongIncident, ...]
     uptime: tuple[ComponentUptime, ...]
+    alerts: AlertFigures = AlertFigures("all", "All alerts", 0, 0, 0, Stat(0, None, None))
+    alerts_by_integration: tuple[AlertFigures, ...] = ()
+    alerts_by_component: tuple[AlertFigures, ...] = ()
+    hours: tuple[TimeSlot, ...] = ()  # 24, from 00:00
+    weekdays: tuple[TimeSlot, ...] = ()  # 7, from Monday
+
+    @property
+    def false_alarms(self) -> int:
+        """Incidents of the period whose every alert record was ignored."""
+        return self.overall.false_alarms
 
     @property
     def per_week(self) -> float:
@@ -155,11 +225,79 @@ def _aware(when: datetime, name: str) -> datetime:
     return when.astimezone(UTC)
 
 
-def figures(key: str, name: str, incidents: Sequence[Incident]) -> Figures:
-    """MTTA and MTTR (mean and median) of `incidents`, each over the incidents it applies to."""
-    acknowledged = [i.acknowledged_at - i.started_at for i in incidents if i.acknowledged_at is not None]
-    resolved = [d for d in (i.duration for i in incidents) if d is not None]
-    return Figures(key, name, len(incidents), Stat.of(acknowledged), Stat.of(resolved))
+def figures(
+    key: str, name: str, incidents: Sequence[Incident], false_alarms: Collection[str] = frozenset()
+) -> Figures:
+    """MTTA and MTTR (mean and median) of `incidents`, each over the incidents it applies to.
+
+    The incidents whose id is in `false_alarms` count as incidents and in neither figure.
+    """
+    real = [i for i in incidents if i.id not in false_alarms]
+    acknowledged = [i.acknowledged_at - i.started_at for i in real if i.acknowledged_at is not None]
+    resolved = [d for d in (i.duration for i in real) if d is not None]
+    return Figures(
+        key, name, len(incidents), Stat.of(acknowledged), Stat.of(resolved), len(incidents) - len(real)
+    )
+
+
+def false_alarm_ids(alerts: Iterable[AlertRecord]) -> frozenset[str]:
+    """The incidents whose every alert record is ignored (and that have at least one)."""
+    ignored: dict[str, bool] = {}
+    for record in alerts:
+        if record.incident:
+            ignored[record.incident] = ignored.get(record.incident, True) and record.status == "ignored"
+    return frozenset(incident for incident, every in ignored.items() if every)
+
+
+def time_to_acknowledge(record: AlertRecord) -> timedelta | None:
+    """From the start of the firing a person answered to the record's first acknowledgement; None if never.
+
+    The firing began at first_seen, or at the last `reopened` before the acknowledgement. Events are
+    taken in time order; an acknowledgement stamped before its firing (a source's clock ahead) is 0.
+    """
+    start = record.first_seen
+    for event in sorted(record.events, key=lambda e: e.at):
+        if event.event == "reopened":
+            start = event.at
+        elif event.event == "acknowledged":
+            return max(event.at - start, timedelta(0))
+    return None
+
+
+def alert_figures(
+    key: str,
+    name: str,
+    records: Sequence[AlertRecord],
+    waits: Mapping[str, timedelta | None] | None = None,
+) -> AlertFigures:
+    """Received, firings, ignored and time to acknowledge of `records` (`waits`: each one's, if known)."""
+    known = waits if waits is not None else {r.id: time_to_acknowledge(r) for r in records}
+    acknowledged = [wait for r in records if r.status != "ignored" and (wait := known[r.id]) is not None]
+    return AlertFigures(
+        key,
+        name,
+        len(records),
+        sum(r.fired for r in records),
+        sum(1 for r in records if r.status == "ignored"),
+        Stat.of(acknowledged),
+    )
+
+
+def _slots(
+    incidents: Iterable[Incident], alerts: Iterable[AlertRecord], zone: ZoneInfo
+) -> tuple[list[TimeSlot], list[TimeSlot]]:
+    """Incidents (by start) and alert records (by first seen) per local hour of day and day of week."""
+    hours = [[0, 0] for _ in range(24)]
+    days = [[0, 0] for _ in range(7)]
+    for n, times in enumerate(((i.started_at for i in incidents), (a.first_seen for a in alerts))):
+        for when in times:
+            local = when.astimezone(zone)
+            hours[local.hour][n] += 1
+            days[local.weekday()][n] += 1
+    return (
+        [TimeSlot(h, f"{h:02d}:00", *hours[h]) for h in range(24)],
+        [TimeSlot(d + 1, WEEKDAYS[d], *days[d]) for d in range(7)],
+    )
 
 
 def _weeks(incidents: Iterable[Incident], start: datetime, end: datetime, zone: ZoneInfo) -> list[Bucket]:
@@ -209,9 +347,10 @@ def compute(
     timezone: str | None = None,
     longest: int = LONGEST,
 ) -> Metrics:
-    """The metrics of the incidents of `repo` that started in [start, end), optionally on one component.
+    """The metrics of the incidents of `repo` that started in [start, end), optionally on one component,
+    and of its alert records first seen then (none unless `repo` was loaded with them).
 
-    `timezone` (default: the site's) is where weeks and months begin. Raises ValueError for naive
+    `timezone` (default: the site's) is where weeks, months, days and hours begin. Raises ValueError for naive
     times, an empty period or an unknown component.
     """
     start, end, now = _aware(start, "start"), _aware(end, "end"), _aware(now, "now")
@@ -233,9 +372,13 @@ def compute(
     # Components an incident names that the site file does not (only a repo with errors has them).
     components += sorted({c for i in chosen for c in i.components if c not in names and component is None})
 
-    by_severity = tuple(figures(s, s, [i for i in chosen if i.severity == s]) for s in SEVERITIES)
+    false_alarms = false_alarm_ids(repo.alerts)
+    by_severity = tuple(
+        figures(s, s, [i for i in chosen if i.severity == s], false_alarms) for s in SEVERITIES
+    )
     by_component = tuple(
-        figures(c, names.get(c, c), [i for i in chosen if c in i.components]) for c in components
+        figures(c, names.get(c, c), [i for i in chosen if c in i.components], false_alarms)
+        for c in components
     )
     resolved = [(i, i.started_at + d) for i in chosen if (d := i.duration) is not None]
     resolved.sort(key=lambda pair: (pair[0].started_at - pair[1], pair[0].started_at, pair[0].id))
@@ -260,6 +403,26 @@ def compute(
             )
         )
 
+    records = [
+        a
+        for a in repo.alerts
+        if start <= a.first_seen < end and (component is None or a.component == component)
+    ]
+    # Each record's wait, once: it counts overall, for its integration and for its component.
+    waits = {a.id: time_to_acknowledge(a) for a in records}
+    integrations = [i.id for i in repo.integrations]
+    integrations += sorted({a.integration for a in records} - set(integrations))
+    alert_components = [component] if component is not None else list(names)
+    alert_components += sorted({a.component for a in records if a.component} - set(alert_components))
+    by_alert_component = [
+        alert_figures(c, names.get(c, c), [a for a in records if a.component == c], waits)
+        for c in alert_components
+    ]
+    if any(a.component is None for a in records):
+        nameless = [a for a in records if a.component is None]
+        by_alert_component.append(alert_figures(NO_COMPONENT, "no component", nameless, waits))
+    hours, weekdays = _slots(chosen, records, zone)
+
     return Metrics(
         start=start,
         end=end,
@@ -268,11 +431,18 @@ def compute(
         component=component,
         incidents=len(chosen),
         unpublished=sum(1 for i in chosen if not i.published),
-        overall=figures("all", "All incidents", chosen),
+        overall=figures("all", "All incidents", chosen, false_alarms),
         by_severity=by_severity,
         by_component=by_component,
         weeks=tuple(_weeks(chosen, start, end, zone)),
         months=tuple(_months(chosen, start, end, zone)),
         longest=long_ones,
         uptime=tuple(uptime),
+        alerts=alert_figures("all", "All alerts", records, waits),
+        alerts_by_integration=tuple(
+            alert_figures(i, i, [a for a in records if a.integration == i], waits) for i in integrations
+        ),
+        alerts_by_component=tuple(by_alert_component),
+        hours=tuple(hours),
+        weekdays=tuple(weekdays),
     )

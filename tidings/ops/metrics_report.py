@@ -4,7 +4,9 @@ JSON and CSV give durations in seconds (`*_seconds`, to the millisecond) and tim
 with their offset; text gives durations in words ("1 h 20 min") and says which figure is a mean
 and which a median. CSV is one tidy table, `section,key,name,metric,value`, one figure a row, so
 a spreadsheet can pivot it: sections are `period`, `overall`, `severity`, `component`, `week`,
-`month`, `longest` and `uptime`.
+`month`, `longest` and `uptime`, then for the alert records `alerts` (key `all`),
+`alert_integration`, `alert_component`, and `hour` and `weekday` (incidents and alerts by local
+hour of day and day of week). Shares are fractions (0.25), not percents.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tidings.ops.metrics import Figures, Metrics, Stat
+from tidings.ops.metrics import AlertFigures, Figures, Metrics, Stat, TimeSlot
 
 FORMATS = ("text", "json", "csv")
 # Titles longer than this are cut in the text table (the id beside them is whole).
@@ -25,7 +27,15 @@ RULES = (
     "Incidents are counted in the period they started in, published or not. "
     "MTTA = acknowledged_at - started_at, over acknowledged incidents only; "
     "MTTR = resolved_at - started_at, over resolved incidents only. "
-    "Uptime counts a major outage fully and a partial outage at 30%."
+    "Uptime counts a major outage fully and a partial outage at 30%. "
+    "An incident whose every alert record was ignored is a false alarm: it counts as an incident "
+    "but in neither MTTA nor MTTR. "
+    "Alert records are counted in the period they were first seen in; firings by their `fired` count; "
+    "the ignored share is ignored records over records received. "
+    "Time to acknowledge an alert = its first acknowledgement - the start of the firing it answered "
+    "(first_seen, or its last reopening), over acknowledged records that are not ignored. "
+    "Hours of the day and days of the week are in the metrics' timezone: incidents by start, "
+    "alerts by first seen."
 )
 
 
@@ -61,7 +71,29 @@ def _figures(f: Figures) -> dict[str, Any]:
         "resolved": f.mttr.count,
         "unresolved": f.unresolved,
         "mttr_seconds": _stat(f.mttr),
+        "false_alarms": f.false_alarms,
     }
+
+
+def _share(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _alert_figures(f: AlertFigures) -> dict[str, Any]:
+    return {
+        "name": f.name,
+        "received": f.received,
+        "firings": f.firings,
+        "ignored": f.ignored,
+        "ignored_share": _share(f.ignored_share),
+        "acknowledged": f.tta.count,
+        "unacknowledged": f.unacknowledged,
+        "tta_seconds": _stat(f.tta),
+    }
+
+
+def _slot(s: TimeSlot) -> dict[str, Any]:
+    return {"key": s.key, "label": s.label, "incidents": s.incidents, "alerts": s.alerts}
 
 
 def _iso(when: datetime, zone: ZoneInfo) -> str:
@@ -117,6 +149,17 @@ def to_dict(m: Metrics) -> dict[str, Any]:
             }
             for u in m.uptime
         },
+        "alerts": {
+            "false_alarm_incidents": m.false_alarms,
+            "overall": _alert_figures(m.alerts),
+            "by_integration": {f.key: _alert_figures(f) for f in m.alerts_by_integration},
+            "by_component": {f.key: _alert_figures(f) for f in m.alerts_by_component},
+        },
+        "time_of_day": {
+            "timezone": m.timezone,
+            "hours": [_slot(s) for s in m.hours],
+            "weekdays": [_slot(s) for s in m.weekdays],
+        },
     }
 
 
@@ -158,6 +201,25 @@ def to_csv(m: Metrics) -> str:
     for key, u in data["uptime"].items():
         for metric in ("percent", "downtime_seconds", "major_outage_seconds", "partial_outage_seconds"):
             rows.append(("uptime", key, u["name"], metric, u[metric]))
+
+    def alert_rows(section: str, key: str, f: dict[str, Any]) -> None:
+        for metric in ("received", "firings", "ignored", "ignored_share", "acknowledged", "unacknowledged"):
+            rows.append((section, key, f["name"], metric, f[metric]))
+        for stat in ("mean", "median"):
+            rows.append((section, key, f["name"], f"tta_{stat}_seconds", f["tta_seconds"][stat]))
+
+    alerts = data["alerts"]
+    alert_rows("alerts", "all", alerts["overall"])
+    rows.append(("alerts", "all", alerts["overall"]["name"], "false_alarm_incidents", m.false_alarms))
+    for key, f in alerts["by_integration"].items():
+        alert_rows("alert_integration", key, f)
+    for key, f in alerts["by_component"].items():
+        alert_rows("alert_component", key, f)
+    for section, slots in (("hour", m.hours), ("weekday", m.weekdays)):
+        for s in slots:
+            key = f"{s.key:02d}" if section == "hour" else str(s.key)
+            rows.append((section, key, s.label, "incidents", s.incidents))
+            rows.append((section, key, s.label, "alerts", s.alerts))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(("section", "key", "name", "metric", "value"))
@@ -211,6 +273,9 @@ def to_text(m: Metrics) -> str:
     rows += [_figure_row(f"  {f.key}", f) for f in m.by_component]
     lines += _table(header, rows)
     notes = []
+    if m.overall.false_alarms:
+        alarms = f"{m.overall.false_alarms} false alarm" + ("s" if m.overall.false_alarms != 1 else "")
+        notes.append(f"{alarms} (every alert ignored: left out of MTTA and MTTR)")
     if m.overall.unacknowledged:
         notes.append(f"{m.overall.unacknowledged} never acknowledged (left out of MTTA)")
     if m.overall.unresolved:
@@ -258,7 +323,61 @@ def to_text(m: Metrics) -> str:
     for b in m.months:
         bar = "#" * (round(width * b.incidents / most) if most else 0)
         lines.append(f"{b.label}  {b.incidents:>4}  {bar}".rstrip())
+    lines += _alerts_text(m)
     return "\n".join(lines) + "\n"
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
+def _alert_row(label: str, f: AlertFigures) -> list[str]:
+    return [
+        label,
+        str(f.received),
+        str(f.firings),
+        str(f.ignored),
+        _percent(f.ignored_share),
+        str(f.tta.count),
+        format_duration(f.tta.mean),
+        format_duration(f.tta.median),
+    ]
+
+
+def _alerts_text(m: Metrics) -> list[str]:
+    """The alert records' figures, and incidents and alerts by hour of day and day of week."""
+    lines = [
+        "",
+        "Alerts first seen in the period: ignored share (false positives) and time to acknowledge (TTA)",
+        "over acknowledged alerts that are not ignored:",
+        "",
+    ]
+    header = ["", "alerts", "firings", "ignored", "ignored %", "acked", "TTA mean", "TTA median"]
+    rows = [_alert_row("all", m.alerts), ["by integration", "", "", "", "", "", "", ""]]
+    rows += [_alert_row(f"  {f.key}", f) for f in m.alerts_by_integration]
+    rows.append(["by component", "", "", "", "", "", "", ""])
+    rows += [_alert_row(f"  {f.key}", f) for f in m.alerts_by_component]
+    lines += _table(header, rows)
+    if m.alerts.unacknowledged:
+        lines += ["", f"{m.alerts.unacknowledged} alerts neither acknowledged nor ignored (left out of TTA)."]
+
+    lines += [
+        "",
+        f"Incidents (by start) and alerts (by first seen) by hour of day and day of week, {m.timezone}:",
+        "",
+    ]
+    hours = _table(
+        ["hour", "incidents", "alerts"], [[s.label, str(s.incidents), str(s.alerts)] for s in m.hours]
+    )
+    days = _table(
+        ["day", "incidents", "alerts"], [[s.label, str(s.incidents), str(s.alerts)] for s in m.weekdays]
+    )
+    # Side by side: the 24 hours on the left, the 7 days beside the first of them.
+    width = max(len(line) for line in hours)
+    for n, line in enumerate(hours):
+        beside = days[n] if n < len(days) else ""
+        lines.append(f"{line.ljust(width)}    {beside}".rstrip())
+    return lines
 
 
 def render(m: Metrics, fmt: str) -> str:
