@@ -46,6 +46,7 @@ from tidings.runner.worker import Command, Metrics, Worker, recover
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 LATENCY = "tidings_runner_apply_latency_seconds"
+STOP_GRACE = 20.0  # seconds a graceful stop waits for the batch in hand, and again for its push
 RETRY_AFTER = 10  # seconds a sender is asked to wait when the journal cannot take a request
 IGNORED_KINDS = 100  # distinct (source, event type) counters kept for /metrics
 ANNOUNCE_SECONDS = 2.0  # how often new commits are looked at for incident news (runner/announce.py)
@@ -246,7 +247,13 @@ def create_app(
         try:
             yield
         finally:
-            for task in tasks:
+            # A graceful stop (SIGTERM; uvicorn has stopped accepting): the worker first, which
+            # finishes the batch in hand and pushes it, then the rest.
+            tasks[0].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tasks[0]
+            await worker.stop(STOP_GRACE)
+            for task in tasks[1:]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -185,6 +185,7 @@ class Worker:
         # Held for every git operation in the clone: a step here, the escalation tick, an ack link.
         self.lock = clone.lock
         clone.on_conflict = self.reapply_from_remote
+        self._step: asyncio.Future[bool] | None = None  # the step running in its thread, if any
         self._config_head = ""
         self.refresh_config()
 
@@ -385,6 +386,24 @@ class Worker:
             reapplying = was_unpushed and self.depth > 0 and not self.unpushed
             return (applied and len(entries) == BATCH_LIMIT) or reapplying
 
+    async def stop(self, grace: float) -> None:
+        """A graceful stop, once `run` is cancelled: finish the step in hand, push what it committed.
+
+        Bounded by `grace` seconds for each; what is left (a push to a remote that does not answer)
+        stays committed locally and journalled, and the next start pushes it."""
+        if self._step is not None and not self._step.done():
+            log.info("stopping: finishing the batch in hand")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._step), grace)
+        if self.unpushed:
+            log.info("stopping: pushing what is committed")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.to_thread(self._push_now), grace)
+
+    def _push_now(self) -> None:
+        with self.lock:
+            self.push_if_needed()
+
     async def _settle(self) -> None:
         """Wait while requests keep arriving (up to MAX_DELAY): a burst then costs one commit, and
         applying (CPU-heavy YAML work) does not compete with acknowledging the burst."""
@@ -402,7 +421,10 @@ class Worker:
             # Cleared before looking, so an append landing while we work is never missed.
             self.journal.appended.clear()
             try:
-                more = await asyncio.to_thread(self.step)
+                # Kept, and shielded: a stop (SIGTERM) waits for the step in hand instead of leaving
+                # it running alone in its thread (runner/app.py, `stop`).
+                self._step = asyncio.ensure_future(asyncio.to_thread(self.step))
+                more = await asyncio.shield(self._step)
             except Exception as exc:  # git or the disk failing: say so on /healthz, try again shortly
                 log.exception("the apply worker failed; retrying")
                 self.blocked = f"the apply worker failed: {type(exc).__name__}: {exc}"

@@ -171,3 +171,32 @@ def test_a_broken_merge_holds_alerts_until_it_is_fixed(runner, clone, tmp_path):
     # The remote has the commit a moment before the worker marks it pushed: wait for that too.
     expected = {"status": "ok", "reason": "", "journal_depth": 0, "unpushed": False}
     wait_for(lambda: health() == expected, what="the runner to be idle and pushed")
+
+
+def test_sigterm_is_a_graceful_stop_that_pushes_the_batch_in_hand(runner, clone):
+    """SIGTERM mid-storm: the runner stops taking posts, finishes the batch it is applying, pushes it,
+    and exits 0 in bounded time; what it had not started is applied after the restart, once."""
+    import signal
+
+    bodies = []
+    for n in range(30):
+        payload = json.loads((RAW / "single_1.body").read_bytes())
+        payload["groupKey"] = f'{{}}:{{alertname="Term", n="{n}"}}'
+        payload["groupLabels"] = {"alertname": "Term", "n": str(n)}
+        payload["commonAnnotations"] = {"summary": f"Term alert {n}"}
+        payload["alerts"][0]["fingerprint"] = f"term{n:04d}"
+        bodies.append(json.dumps(payload).encode())
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert list(pool.map(runner.post, bodies)) == [200] * 30
+    assert runner.process is not None
+    runner.process.send_signal(signal.SIGTERM)
+    assert runner.process.wait(timeout=60) == 0
+    # Whatever it committed, it pushed: nothing is left only in the clone.
+    assert git(clone, "rev-list", "--count", "origin/main..HEAD").strip() == "0"
+    assert git(clone, "status", "--porcelain") == ""
+    runner.start()
+    runner.wait_idle()
+    wait_for(lambda: len([i for i in load(clone).repo.incidents if i.title.startswith("Term alert")]) == 30)
+    terms = [i for i in load(clone).repo.incidents if i.title.startswith("Term alert")]
+    assert all(len(i.updates) == 1 for i in terms)  # nothing applied twice
+    git(clone, "fsck", "--strict")

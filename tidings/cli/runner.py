@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -200,6 +201,9 @@ def runner_serve(
 
     click.echo(f"Runner for {root.resolve()} on http://{host}:{port}/", err=True)
     app = create_app(root, state_dir=state_dir, do_push=push, tick_seconds=tick_seconds or None)
+    # SIGTERM is a graceful stop (the app finishes the batch in hand and pushes it): uvicorn stops,
+    # then raises the signal again with the handler it found, which this makes an exit with 0.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
