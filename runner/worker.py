@@ -46,7 +46,7 @@ from tidings.runner.sources import parse
 from tidings.runner.sources.events import PayloadError
 from tidings.store.alert_file import AlertIndex
 from tidings.store.edit import EditError
-from tidings.store.git import commit, git
+from tidings.store.git import GitError, commit, git
 
 log = logging.getLogger(__name__)
 BATCH_LIMIT = 500
@@ -247,6 +247,10 @@ class Worker:
             except (PayloadError, EditError) as exc:  # checked on receipt; a changed config or file
                 self._failed(entry, str(exc))
                 continue
+            except (OSError, GitError):
+                # The disk or git failing (full, a lock left behind): not the entry's fault. The whole
+                # batch stops uncommitted; `run` puts the clone back and tries again shortly.
+                raise
             except Exception as exc:  # a bug: keep the entry (failed.jsonl), never stop the worker for it
                 log.exception("journal entry %d could not be applied", entry.seq)
                 self._failed(entry, f"{type(exc).__name__}: {exc}")
@@ -326,6 +330,8 @@ class Worker:
         head = git(self.root, "rev-parse", "HEAD").strip()
         try:
             answer = command.apply(self.root, result.repo, entry.record, self.journal.trailers(entry.seq))
+        except (OSError, GitError):
+            raise  # the disk or git failing: the command is made again once `run` has put things back
         except Exception:  # a bug: say so, and leave the clone as it was
             log.exception("command (journal entry %d) failed", entry.seq)
             self.clone.recover()
@@ -400,6 +406,10 @@ class Worker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.to_thread(self._push_now), grace)
 
+    def _put_back(self) -> None:
+        with self.lock:
+            self.clone.recover()
+
     def _push_now(self) -> None:
         with self.lock:
             self.push_if_needed()
@@ -428,6 +438,10 @@ class Worker:
             except Exception as exc:  # git or the disk failing: say so on /healthz, try again shortly
                 log.exception("the apply worker failed; retrying")
                 self.blocked = f"the apply worker failed: {type(exc).__name__}: {exc}"
+                # Edits of a batch that did not commit must not stay: applied again onto them, an
+                # update would be written twice. The commits are the truth; retry from them.
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self._put_back)
                 await asyncio.sleep(2.0)
                 continue
             if more or (self.journal.after(self.applied, 1) and not self.blocked):

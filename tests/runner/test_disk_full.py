@@ -113,3 +113,50 @@ def test_a_full_journal_disk_answers_503_then_recovers_by_itself(clone, tmp_path
     opened = [i for i in load(clone).repo.incidents if i.id.startswith("2026-11-22-apidown")]
     assert len(opened) == 1 and len(opened[0].updates) == 1
     assert git(clone, "status", "--porcelain") == ""
+
+
+CLONE_ON_TMPFS = 'mount -t tmpfs -o size=8m tidings-clone "$0" && cp -a "$1/." "$0/" && shift && exec "$@"'
+
+
+def test_a_full_disk_under_the_clone_holds_alerts_and_loses_none(clone, tmp_path):
+    """The clone's own filesystem fills while alerts arrive: they are acknowledged (the journal is
+    elsewhere), applying fails and is retried from the commits (no half-written edit stays, no
+    entry is given up as failed), and once there is room each lands on the remote exactly once."""
+    assert UNSHARE is not None
+    mount = tmp_path / "mounted"
+    mount.mkdir()
+    state = tmp_path / "state"
+    wrap = (*UNSHARE, "sh", "-c", CLONE_ON_TMPFS, str(mount), str(clone))
+    runner = Runner(mount, env={"TIDINGS_RUNNER_STATE": str(state)}, wrap=wrap)
+    runner.start()
+    try:
+        assert runner.process is not None
+        inside = Path(f"/proc/{runner.process.pid}/root") / str(mount).lstrip("/")
+        ballast = fill(inside)
+        assert post(runner.url, padded(RAW / "single_1.body"))[0] == 200  # journalled on another disk
+
+        def reason() -> str:
+            with urllib.request.urlopen(runner.url + "/healthz", timeout=5) as r:
+                return str(json.loads(r.read())["reason"])
+
+        assert "No space left" in wait_for(reason, what="the worker to meet the full disk")
+        assert not (state / "failed.jsonl").exists()  # not the alert's fault: nothing given up
+        assert not any("opened" in s for s in remote_log(clone))
+        os.unlink(ballast)
+        wait_for(lambda: any("opened" in s for s in remote_log(clone)), what="the held alert pushed")
+        runner.wait_idle()
+        # (git cannot be run on the clone from outside its mount namespace: it resolves
+        # /proc/PID/root to this side's empty folder. The remote's copy, below, tells instead.)
+        with urllib.request.urlopen(runner.url + "/healthz", timeout=5) as r:
+            assert json.loads(r.read()) == {
+                "status": "ok",
+                "reason": "",
+                "journal_depth": 0,
+                "unpushed": False,
+            }
+    finally:
+        runner.kill()
+    view = tmp_path / "view"
+    subprocess.run(["git", "clone", "-q", str(clone.parent / "remote.git"), str(view)], check=True)
+    (opened,) = [i for i in load(view).repo.incidents if i.id.startswith("2026-11-22-apidown")]
+    assert len(opened.updates) == 1  # applied once, though tried while the disk was full
