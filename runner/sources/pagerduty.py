@@ -76,7 +76,7 @@ def parse(payload: Any, integration: Integration) -> AlertEvent:
     data = obj(event.get("data"), "event.data")
     incident_id = text(data.get("id"), "event.data.id", required=True)
     status = data.get("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:  # a list here is unhashable (fuzzing)
         raise PayloadError("event.data.status", "expected 'triggered', 'acknowledged' or 'resolved'")
     created = rfc3339(data.get("created_at"), "event.data.created_at")
     occurred = rfc3339(event.get("occurred_at"), "event.occurred_at")
@@ -94,7 +94,8 @@ def parse(payload: Any, integration: Integration) -> AlertEvent:
         triage, triage_by = "unacknowledged", agent
     links = [
         ("PagerDuty incident", data.get("html_url")),
-        ("PagerDuty service", (service or {}).get("html_url")),
+        # A reference may be anything in a malformed post: only a mapping has a link (found by fuzzing).
+        ("PagerDuty service", service.get("html_url") if isinstance(service, dict) else None),
     ]
     assignees = data.get("assignees")
     severity = severity_of(integration, labels.get(integration.severity_label, ""), priority, urgency)

@@ -141,7 +141,7 @@ def _event_alert(payload: dict[str, Any], integration: Integration) -> AlertEven
 
 
 def _issue(payload: dict[str, Any], integration: Integration, received_at: datetime) -> AlertEvent:
-    action = payload.get("action")
+    action = text(payload.get("action"), "action")  # a string, or a 422 (a list was a TypeError)
     if action not in ISSUE_ACTIONS:
         raise IgnoredEvent(KIND, f"issue.{action}")
     issue = obj(obj(payload.get("data"), "data").get("issue"), "data.issue")
@@ -181,7 +181,7 @@ def _issue(payload: dict[str, Any], integration: Integration, received_at: datet
 
 
 def _metric_alert(payload: dict[str, Any], integration: Integration, received_at: datetime) -> AlertEvent:
-    action = payload.get("action")
+    action = text(payload.get("action"), "action")
     if action not in METRIC_ACTIONS:
         raise IgnoredEvent(KIND, f"metric_alert.{action}")
     data = obj(payload.get("data"), "data")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -80,7 +81,12 @@ def _digest(root: Path) -> dict[str, str]:
     }
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("TIDINGS_FUZZ_EXAMPLES", "100")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(changes=st.lists(mutation(), min_size=1, max_size=3))
 def test_mutated_files_give_diagnostics_never_a_traceback(changes: list[tuple[str, bytes]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
