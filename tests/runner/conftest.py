@@ -61,10 +61,13 @@ class Runner:
         args: tuple[str, ...] = ("--tick-seconds", "0"),
         env: dict | None = None,
         wrap: tuple[str, ...] = (),
+        log: Path | None = None,
     ):
-        """`wrap`: a command the runner is started under (it must exec the rest), e.g. `unshare`."""
+        """`wrap`: a command the runner is started under (it must exec the rest), e.g. `unshare`.
+        `log`: keep the runner's log there, at debug level (`tidings -v`)."""
         self.root = root
         self.wrap = wrap
+        self.log = log
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -74,11 +77,12 @@ class Runner:
     def start(self) -> None:
         tidings = str(Path(sys.executable).parent / "tidings")
         self.process = subprocess.Popen(
-            [*self.wrap, tidings, "runner", "serve", str(self.root), "--port", str(self.port), *self.args],
+            [*self.wrap, tidings, *(["-v"] if self.log else []), "runner", "serve", str(self.root),
+             "--port", str(self.port), *self.args],
             env={**os.environ, **ENV, **self.env},
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+            stderr=self.log.open("ab") if self.log else subprocess.PIPE,
+        )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
