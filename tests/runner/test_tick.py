@@ -561,3 +561,20 @@ def test_after_an_ack_only_the_pages_of_rules_unless_resolved_go_out(opened, htt
     assert {d.key for d in late.deliveries} == {rule_3}  # unless: resolved, so the lead is still paged
     away.rename(remote)
     assert [(p.rule, p.state) for p in incident(opened).pages] == [(1, "sent"), (2, "cancelled"), (3, "sent")]
+
+
+def test_a_clock_that_steps_back_an_hour_and_forward_a_day_never_pages_twice(
+    opened, http_receiver, smtp_receiver
+):
+    """The machine's clock jumps (NTP stepping it, a VM resumed): ticks at any of those instants,
+    in any order, send each page at most once on each channel, and the clone stays sound."""
+    for at in (0, -60, 1, -60, 24 * 60, 24 * 60 - 60, 24 * 60 + 1, -60, 24 * 60):
+        result = tick_root(opened, minutes(at))
+        assert not result.blocked, (at, result.blocked)
+    got = keys_received(http_receiver, smtp_receiver)
+    for channel, keys in got.items():
+        assert len(keys) == len(set(keys)), (channel, keys)  # never the same page twice on a channel
+    sent = {(p.round, p.rule) for p in incident(opened).pages if p.state == "sent"}
+    assert (1, 1) in sent and len(sent) == len({k for keys in got.values() for k in keys})
+    git(opened, "fsck", "--strict")
+    assert git(opened, "status", "--porcelain") == ""
