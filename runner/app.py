@@ -36,6 +36,7 @@ from tidings.runner.remote import Clone
 from tidings.runner.remote import state_dir as clone_state_dir
 from tidings.runner.sources import parse
 from tidings.runner.sources.events import PayloadError
+from tidings.runner.subscribers.deploys import deployed_endpoint
 from tidings.runner.worker import Metrics, Worker, recover
 
 log = logging.getLogger(__name__)
@@ -206,5 +207,6 @@ def create_app(
         Route("/metrics", prometheus),
         Route("/ack/{token:str}", ack_endpoint(lambda: clones["clone"]), methods=["GET", "POST"]),
         Route("/slack/commands", slack.slack_endpoint(lambda: holder["worker"], state), methods=["POST"]),
+        Route("/deployed", deployed_endpoint(state), methods=["POST"]),  # runner/subscribers/deploys.py
     ]
     return Starlette(routes=routes, lifespan=lifespan)

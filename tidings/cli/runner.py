@@ -68,8 +68,25 @@ def runner_apply(payload: IO[bytes], root: Path, kind: str, integration_id: str 
     help="Run the escalation tick this often; 0 turns escalation off.",
 )
 @STATE_OPTION
+@click.option(
+    "--public-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also serve the public subscription endpoint (subscribe, confirm, unsubscribe) on this port, "
+    "and nothing else there; without it, nobody can subscribe and subscribers are not told.",
+)
+@click.option(
+    "--public-host", default="127.0.0.1", show_default=True, help="Where the public endpoint listens."
+)
 def runner_serve(
-    root: Path, host: str, port: int, push: bool, tick_seconds: float, state_dir: Path | None
+    root: Path,
+    host: str,
+    port: int,
+    push: bool,
+    tick_seconds: float,
+    state_dir: Path | None,
+    public_port: int | None,
+    public_host: str,
 ) -> None:
     """Receive alert webhooks and apply them to the clone at ROOT as commits; escalate and page."""
     import uvicorn
@@ -78,7 +95,13 @@ def runner_serve(
 
     click.echo(f"Runner for {root.resolve()} on http://{host}:{port}/", err=True)
     app = create_app(root, state_dir=state_dir, do_push=push, tick_seconds=tick_seconds or None)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if public_port is None:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    from tidings.runner.subscribers.serve import serve_both
+
+    click.echo(f"Public subscription endpoint on http://{public_host}:{public_port}/", err=True)
+    serve_both(app, root, state_dir, push, (host, port), (public_host, public_port))
 
 
 @runner.command("tick")
