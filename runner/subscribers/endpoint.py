@@ -210,7 +210,7 @@ def create_public_app(
             except addresses.AddressError as exc:
                 raise FormError(400, "Not an e-mail address", str(exc)) from None
             await asyncio.to_thread(store.add_request, "email", address, components, now, expires)
-            service().wake.set()
+            service().wake_optins.set()
             hours = rules.confirm_expires_minutes / 60
             return pages.respond(
                 found.site,
@@ -235,7 +235,7 @@ def create_public_app(
         await asyncio.to_thread(
             store.add_request, "webhook", url, components, now, expires, new_token() + new_token()
         )
-        service().wake.set()
+        service().wake_optins.set()
         return pages.respond(
             found.site,
             "Answer the challenge",

@@ -25,6 +25,7 @@ from email.message import EmailMessage
 
 from tidings.content.model import SubscriberMail
 from tidings.runner.escalation.notifiers import one_line
+from tidings.runner.subscribers.messages import RawMail
 from tidings.runner.subscribers.outcome import Outcome
 
 
@@ -72,12 +73,15 @@ class SmtpSession:
                 self.client.close()
             self.client = None
 
-    def send(self, mail: EmailMessage) -> Outcome:
+    def send(self, mail: EmailMessage | RawMail) -> Outcome:
         """One message; what happened, never an exception (the reply text, never the address)."""
         try:
             if self.client is None:
                 self.client = self._connect()
-            self.client.send_message(mail)
+            if isinstance(mail, RawMail):
+                self.client.sendmail(mail.envelope_from, [mail.to], mail.data)
+            else:
+                self.client.send_message(mail)
             return Outcome.sent()
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]

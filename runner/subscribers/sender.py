@@ -37,6 +37,7 @@ from tidings.runner.subscribers.store import Due, Request, Store
 
 log = logging.getLogger(__name__)
 BATCH = 500
+WEBHOOK_THREADS = 8
 PAYLOADS_KEPT = 64
 
 
@@ -56,13 +57,16 @@ class Sender:
         self._sessions: list[SmtpSession] = []
         self._lock = threading.Lock()
         self._payloads: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._mails: OrderedDict[tuple[str, int], messages.NotificationMail] = OrderedDict()
         self._pool: ThreadPoolExecutor | None = None
+        self._hooks: ThreadPoolExecutor | None = None
         self._threads = 0
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        for pool in (self._pool, self._hooks):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._pool = self._hooks = None
         with self._lock:
             for session in self._sessions:
                 session.close()
@@ -95,6 +99,20 @@ class Sender:
                 while len(self._payloads) > PAYLOADS_KEPT:
                     self._payloads.popitem(last=False)
         return payload
+
+    def _mail(self, settings: Settings, key: str, payload: dict[str, Any]) -> messages.NotificationMail:
+        """The update's mail, made once for these settings (every subscriber's is made from it)."""
+        slot = (key, id(settings))
+        with self._lock:
+            found = self._mails.get(slot)
+            if found is not None:
+                return found
+        made = messages.NotificationMail(settings.site, _sender(settings), payload, key)
+        with self._lock:
+            self._mails[slot] = made
+            while len(self._mails) > PAYLOADS_KEPT:
+                self._mails.popitem(last=False)
+        return made
 
     def _backoff(self, settings: Settings, tries: int) -> float:
         return float(settings.subscribers.retry.backoff_seconds * (2 ** max(0, tries - 1)))
@@ -157,22 +175,33 @@ class Sender:
     # --- the outbox -------------------------------------------------------------------------------
 
     def send_due(self, settings: Settings, stop: threading.Event | None = None) -> int:
-        """Send every outbox row that is due, batch after batch; how many were tried."""
-        threads = settings.subscribers.email.connections if settings.subscribers.email else 2
+        """Send every outbox row that is due, batch after batch; how many were tried.
+
+        Mail goes through `connections` threads, each with its SMTP session; webhooks through
+        WEBHOOK_THREADS of their own, so a slow receiver never holds up the mail.
+        """
+        threads = settings.subscribers.email.connections if settings.subscribers.email else 1
         if self._pool is None or self._threads != threads:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="tidings-subscribers")
+            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="tidings-subscribers-mail")
             self._threads = threads
-        pool = self._pool
+        if self._hooks is None:
+            self._hooks = ThreadPoolExecutor(WEBHOOK_THREADS, thread_name_prefix="tidings-subscribers-hooks")
         tried = 0
         after = 0
         while not (stop and stop.is_set()):
             batch = self.store.due(self.now().timestamp(), after, BATCH)
             if not batch:
                 break
-            for _ in pool.map(lambda due: self._one(settings, due), batch):
-                pass
+            work = [
+                (self._pool if due.subscriber.kind == "email" else self._hooks).submit(
+                    self._one, settings, due
+                )
+                for due in batch
+            ]
+            for future in work:
+                future.result()
             tried += len(batch)
             after = batch[-1].id
         return tried
@@ -195,10 +224,7 @@ class Sender:
             session = self._session(settings)
             if session is None:
                 return Outcome.retry("e-mail is not set up (subscribers.email in notifications.yml)")
-            mail = messages.notification_mail(
-                settings.site, _sender(settings), payload, due.update_key, subscriber, at
-            )
-            return session.send(mail)
+            return session.send(self._mail(settings, due.update_key, payload).to(subscriber, at))
         body = messages.notification_body(settings.site, payload, due.update_key, subscriber)
         key = messages.message_key(due.update_key, subscriber)
         headers = webhook.signed_headers(subscriber.secret or "", body, key, at.timestamp())

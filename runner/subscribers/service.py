@@ -13,7 +13,7 @@ Every PLAN_SECONDS (and at once when the endpoint has a new opt-in to send):
    `release_delay_seconds` later. Releasing writes one outbox row for each active subscriber it
    concerns, in one transaction. An update held longer than STALE_SECONDS (no deploy came) is
    dropped as stale news; one held longer than WARN_SECONDS is warned about, once.
-4. The opt-ins due, then the outbox (sender.py).
+4. The outbox (sender.py). Opt-ins (confirmation mails, webhook challenges) have a thread of their own.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tidings import clock
@@ -50,13 +50,14 @@ class Service:
         self.reader = SettingsReader(root)
         self.sender = Sender(self.store, os.environ if env is None else env)
         self.wake = threading.Event()
+        self.wake_optins = threading.Event()
         self.stop = threading.Event()
         self._fetched_at = float("-inf")
         self._ancestry: dict[tuple[str, str], bool] = {}
         self._releasable: dict[str, float] = {}
         self._warned: set[str] = set()
         self._purged_at = float("-inf")
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # --- the branch -------------------------------------------------------------------------------
 
@@ -171,31 +172,47 @@ class Service:
         if not settings.enabled:
             return
         self.release(settings, now)
-        self.sender.send_requests(settings)
         self.sender.send_due(settings, self.stop)
         if now - self._purged_at > PURGE_SECONDS:
             self._purged_at = now
             self.store.purge(now)
 
-    # --- the thread -------------------------------------------------------------------------------
+    # --- the threads ------------------------------------------------------------------------------
 
-    def _loop(self) -> None:
+    def send_optins(self) -> int:
+        """Confirmation mails and webhook challenges that are due."""
+        settings = self.reader.get()
+        if settings is None or not settings.enabled:
+            return 0
+        return self.sender.send_requests(settings)
+
+    def _loop(self, work: Callable[[], object], wake: threading.Event, name: str) -> None:
         while not self.stop.is_set():
             try:
-                self.run_once()
+                work()
             except Exception:
-                log.exception("subscribers: a round failed; trying again in %.0f s", PLAN_SECONDS)
-            self.wake.wait(PLAN_SECONDS)
-            self.wake.clear()
+                log.exception("subscribers: a round of %s failed; trying again in %.0f s", name, PLAN_SECONDS)
+            wake.wait(PLAN_SECONDS)
+            wake.clear()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="tidings-subscribers", daemon=True)
-        self._thread.start()
+        """Two threads: updates and notifications; opt-ins apart, so a flood of slow webhook
+        challenges never holds up a notification."""
+        for work, wake, name in (
+            (self.run_once, self.wake, "updates"),
+            (self.send_optins, self.wake_optins, "opt-ins"),
+        ):
+            thread = threading.Thread(
+                target=self._loop, args=(work, wake, name), name=f"tidings-subscribers-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def close(self) -> None:
         self.stop.set()
         self.wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self.wake_optins.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
         self.sender.close()
         self.store.close()

@@ -58,7 +58,9 @@ def test_without_an_endpoint_there_is_no_subscribe_page_and_no_link(make_repo, t
         assert "subscribe.html" not in page.read_text(encoding="utf-8"), page
 
 
-def test_every_page_links_the_subscribe_page_and_its_form_posts_to_the_endpoint(make_repo, tmp_path: Path) -> None:
+def test_every_page_links_the_subscribe_page_and_its_form_posts_to_the_endpoint(
+    make_repo, tmp_path: Path
+) -> None:
     out = built(make_repo, tmp_path, MINIMAL_SITE + SUBSCRIBE)
     pages = list(out.rglob("*.html"))
     assert len(pages) > 5

@@ -201,3 +201,20 @@ def test_a_webhook_confirms_by_echoing_the_challenge(store: Store, http_receiver
                             challenge.headers["X-Tidings-Signature"], NOW)  # fmt: skip
     (subscriber,) = store.subscribers()
     assert subscriber.address.endswith("/echo") and subscriber.secret == "s3cret-s3cret"
+
+
+def test_a_mail_in_other_scripts_reads_back_whole(store: Store, smtp_receiver: SmtpReceiver) -> None:
+    given = settings(smtp_receiver.port)
+    site = given.site.model_copy(update={"title": "Lümen Status"})
+    given = type(given)(site, given.subscribers, given.names)
+    payload = {**PAYLOAD, "title": "Störung der API — 50 % Fehler " + "x" * 120}
+    payload["update"] = {**PAYLOAD["update"], "body": "Wir prüfen das.\n. A line with a dot.\n" + "ü" * 200}
+    store.record([Update("k1", "x", "update", "c0ffee", (), payload, NOW.timestamp())], "c0ffee")
+    store.add_subscribers([("email", "ann@example.com", [])], NOW.timestamp())
+    store.release("k1", (), NOW.timestamp())
+    Sender(store, now=lambda: NOW).send_due(given)
+    (mail,) = smtp_receiver.messages
+    assert mail["Subject"] == f"[Lümen Status] Störung der API — 50 % Fehler {'x' * 120} (Identified)"
+    body = mail.get_content().replace("\r\n", "\n")
+    assert "Wir prüfen das.\n. A line with a dot.\n" + "ü" * 200 in body
+    assert "updates of Lümen Status (every component)" in body
