@@ -3,17 +3,20 @@ runner commits, aiosmtpd and an HTTP receiver, the pages job's deploy report, an
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from email.message import Message
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -248,3 +251,41 @@ def test_kill_9_during_a_send_out_misses_nobody(
     assert duplicates <= 2
     assert len(ids) == len(smtp_receiver.recipients)
     assert all(re.fullmatch(r"<[0-9a-f]{32}-\d+@example\.com>", i) for i in ids)
+
+
+def test_the_subscribe_page_works_without_javascript(
+    clone: Path, tmp_path: Path, smtp_receiver: SmtpReceiver
+) -> None:
+    """The built page in Chromium with scripts off: the form reaches the runner, the mail comes."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.generator.test_browser import CHROMIUM, CHROMIUM_ARGS
+    from tidings.generator.build import build
+
+    runner = PublicRunner(clone, tmp_path / "state", tmp_path / "runner.log")
+    subscribing(clone, smtp_receiver.port, endpoint=runner.public + "/")
+    runner.start()
+    site = tmp_path / "public"
+    build(clone, site)
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(site))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            page.get_by_role("link", name="Subscribe", exact=True).click()
+            page.get_by_label("E-mail address").fill("reader@example.com")
+            page.get_by_label("Postgres Databases").check()
+            page.get_by_role("button", name="Subscribe").click()
+            assert page.url == runner.public + "/subscribe"
+            assert page.locator("h1").inner_text() == "Check your inbox"
+            browser.close()
+        mail = wait_for(lambda: mails_to(smtp_receiver, "reader@example.com"), 30, "the confirmation mail")[0]
+        assert "for Postgres Databases." in mail.get_content()  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+        runner.kill()
