@@ -185,11 +185,21 @@ def _update(
 
 
 def updates_between(
-    root: Path, old: str, new: str, site: SiteFile, names: dict[str, str], found_at: float
+    root: Path,
+    old: str,
+    new: str,
+    site: SiteFile,
+    names: dict[str, str],
+    found_at: float,
+    since: float | None = None,
 ) -> list[Update]:
-    """The public updates made by the commits old..new (first parent), oldest first."""
+    """The public updates made by the commits old..new (first parent), oldest first; with `since`,
+    only by commits made (committed) since then: older ones are no news any more."""
     out: list[Update] = []
-    for sha in git(root, "rev-list", "--reverse", "--first-parent", f"{old}..{new}").split():
+    span = ["rev-list", "--reverse", "--first-parent", f"{old}..{new}"]
+    if since is not None:
+        span.insert(1, f"--since={int(since)}")
+    for sha in git(root, *span).split():
         listing = git(
             root, "diff-tree", "-r", "--no-commit-id", "--name-status", "--no-renames", f"{sha}^", sha, "--",
             *FOLDERS_READ,

@@ -118,7 +118,9 @@ class Service:
                 )
             self.store.record([], head)
             return 0
-        found = updates_between(self.root, seen, head, settings.site, settings.names, now)
+        # A runner that ran without its public listener for days must not tell days-old news now.
+        since = now - STALE_SECONDS
+        found = updates_between(self.root, seen, head, settings.site, settings.names, now, since)
         added = self.store.record(found, head)
         if added:
             log.info("subscribers: %d public update(s) found up to %s", added, head[:12])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.runner.subscribers.conftest import LAG, STORAGE, tidings
@@ -92,3 +93,13 @@ def test_a_site_that_publishes_no_incidents_notifies_none(clone: Path) -> None:
     start = head(clone)
     tidings(clone, "incident", "publish", LAG, "--body", "Reads may be stale.")
     assert found(clone, start) == []
+
+
+def test_commits_older_than_a_day_are_no_news(clone: Path, monkeypatch) -> None:
+    start = head(clone)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+    tidings(clone, "incident", "publish", LAG, "--body", "Reads may be stale.")
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    site = load(clone, alerts=False).repo.site
+    old = updates_between(clone, start, head(clone), site, {}, 0.0, since=time.time() - 86_400)
+    assert old == [] and len(found(clone, start)) == 1
