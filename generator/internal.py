@@ -17,10 +17,11 @@ no access control: serve the folder behind authentication, never from the public
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from tidings.content.load import load
 from tidings.content.model import AlertRecord, Incident, Schedule, StatusRepo
 from tidings.generator.build import BuildResult
 from tidings.generator.charts import CHARTS, charts
+from tidings.generator.internal_subscribers import subscribers_page
 from tidings.generator.oncall_calendar import default_window, person_calendar, schedule_calendar
 from tidings.generator.pages import Output
 from tidings.generator.problems import BuildFailed, template_diagnostic
@@ -295,7 +297,11 @@ def _file(path: str, data: bytes) -> Output:
 
 
 def build_internal(
-    root: Path, out: Path, now: datetime | None = None, progress: Progress | None = None
+    root: Path,
+    out: Path,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    subscriber_counts: Mapping[str, Any] | None = None,
 ) -> BuildResult:
     """Build the internal site of the status repo at `root` into `out`; refuse (writing nothing) on errors.
 
@@ -308,8 +314,12 @@ def build_internal(
         raise BuildFailed(result.errors)
     repo = result.repo
     env = _environment(repo)
+    now = now or clock.now()
+    outputs: Iterable[Output] = render_internal(repo, now, env)
+    if subscriber_counts is not None:  # `tidings subscribers count --format json`: figures only
+        outputs = chain(outputs, [subscribers_page(repo, env, now, subscriber_counts)])
     try:
-        written = write_site(render_internal(repo, now or clock.now(), env), out, None, 1, progress)
+        written = write_site(outputs, out, None, 1, progress)
     except TemplateError as exc:
         raise BuildFailed([template_diagnostic(exc)]) from exc
     return BuildResult(out=out, files=written.files, warnings=result.warnings, rendered=written.rendered)

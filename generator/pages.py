@@ -87,6 +87,7 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
         "maintenance_path": urls.maintenance_path,
         "history_path": urls.history_path,
         "component_feed_path": urls.component_feed_path,
+        "subscribe_action": urls.subscription_url(repo.site, urls.SUBSCRIBE_ACTION),
     }
     now = {
         **shared,
@@ -166,6 +167,10 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
             {**now, "months": [(key, len(items), month_pages(key, len(items))[0]) for key, items in months]},
         ),
     )
+
+    if repo.site.subscribe is not None:  # the form posts to the runner's public listener
+        context = {**now, "grouped": status.by_group(repo)}
+        yield Output(urls.SUBSCRIBE, _page(env, "subscribe.html", urls.SUBSCRIBE, context))
 
     maintenance = sorted(repo.maintenance, key=lambda m: m.scheduled_for, reverse=True)
     yield Output(

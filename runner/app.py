@@ -41,6 +41,7 @@ from tidings.runner.remote import Clone
 from tidings.runner.remote import state_dir as clone_state_dir
 from tidings.runner.sources import kept_headers, parse, verify
 from tidings.runner.sources.events import IgnoredEvent, PayloadError
+from tidings.runner.subscribers.deploys import deployed_endpoint
 from tidings.runner.worker import Command, Metrics, Worker, recover
 
 log = logging.getLogger(__name__)
@@ -271,5 +272,6 @@ def create_app(
             methods=["POST"],
         ),
         *alerts_api.routes(lambda: holder["worker"]),
+        Route("/deployed", deployed_endpoint(state), methods=["POST"]),  # runner/subscribers/deploys.py
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -215,9 +215,30 @@ def test_alert_job_without_a_token_fails_before_changing_anything(repo: Path) ->
     assert _git(repo, "rev-list", "--count", "HEAD").strip() == "1"
 
 
+def test_deployed_job_tells_the_runner_which_commit_is_live(repo: Path) -> None:
+    from tests.runner.receivers import HttpReceiver
+
+    runner = HttpReceiver().start()
+    try:
+        run = run_job(
+            repo, "tidings:deployed", TIDINGS_RUNNER_URL=f"{runner.url}/", TIDINGS_DEPLOY_TOKEN="s3cret"
+        )
+        assert run.returncode == 0, run.output
+        (told,) = runner.at("/deployed")
+    finally:
+        runner.stop()
+    assert told.headers["Authorization"] == "Bearer s3cret"
+    assert told.json() == {"commit": _git(repo, "rev-parse", "HEAD").strip()}
+
+
 RuleCase = tuple[str, dict[str, str], set[str]]
 RULE_CASES: list[RuleCase] = [
     ("push", {}, {"test", "tidings:validate", "pages"}),
+    (
+        "push",
+        {"TIDINGS_RUNNER_URL": "https://runner.example.com", "TIDINGS_DEPLOY_TOKEN": "t"},
+        {"test", "tidings:validate", "pages", "tidings:deployed"},
+    ),
     ("merge_request_event", {}, {"test", "tidings:validate", "tidings:review"}),
     ("merge_request_event", {"TIDINGS_REVIEW": "pages"}, {"test", "tidings:validate", "pages:review"}),
     ("schedule", {"TIDINGS_TICK": "1"}, {"tidings:tick"}),

@@ -35,6 +35,7 @@ PAGES = [
     "history/2026-07.html",
     "maintenance/index.html",
     "maintenance/2026-12-06-object-storage-migration.html",
+    "subscribe.html",
 ]
 
 

@@ -172,6 +172,11 @@ NEEDS_A_REPO: dict[str, list[str]] = {
     "metrics": [],
     "import statuspage": ["{payload}"],
     "import cstate": ["{folder}"],
+    "subscribers list": [],
+    "subscribers count": [],
+    "subscribers export": ["ann@example.com"],
+    "subscribers delete": ["ann@example.com"],
+    "subscribers backup": ["{folder}/subscribers.sqlite3"],
 }
 # `tidings init` makes a status repo; `schema --out DIR` writes schemas anywhere (tested below).
 NEEDS_NONE = {"init"}

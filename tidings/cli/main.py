@@ -28,6 +28,7 @@ LAZY_COMMANDS = {
     "init": "tidings.cli.init:init",
     "log": "tidings.cli.log:log",
     "metrics": "tidings.cli.metrics:metrics",
+    "subscribers": "tidings.cli.subscribers:subscribers",
 }
 
 

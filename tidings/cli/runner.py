@@ -191,8 +191,25 @@ def runner_map(
     help="Run the escalation tick this often; 0 turns escalation off.",
 )
 @STATE_OPTION
+@click.option(
+    "--public-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also serve the public subscription endpoint (subscribe, confirm, unsubscribe) on this port, "
+    "and nothing else there; without it, nobody can subscribe and subscribers are not told.",
+)
+@click.option(
+    "--public-host", default="127.0.0.1", show_default=True, help="Where the public endpoint listens."
+)
 def runner_serve(
-    root: Path, host: str, port: int, push: bool, tick_seconds: float, state_dir: Path | None
+    root: Path,
+    host: str,
+    port: int,
+    push: bool,
+    tick_seconds: float,
+    state_dir: Path | None,
+    public_port: int | None,
+    public_host: str,
 ) -> None:
     """Receive alert webhooks and apply them to the clone at ROOT as commits; escalate and page."""
     import uvicorn
@@ -204,7 +221,13 @@ def runner_serve(
     # SIGTERM is a graceful stop (the app finishes the batch in hand and pushes it): uvicorn stops,
     # then raises the signal again with the handler it found, which this makes an exit with 0.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if public_port is None:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    from tidings.runner.subscribers.serve import serve_both
+
+    click.echo(f"Public subscription endpoint on http://{public_host}:{public_port}/", err=True)
+    serve_both(app, root, state_dir, push, (host, port), (public_host, public_port))
 
 
 @runner.command("tick")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
@@ -94,6 +96,18 @@ def schema(root: Path | None, out: Path | None) -> None:
         click.echo(str(path))
 
 
+def _subscriber_counts(file: IO[str]) -> dict[str, Any]:
+    try:
+        data = json.load(file)
+    except ValueError as exc:
+        raise UsageError(f"--subscriber-counts: {file.name} is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"--subscriber-counts: {file.name} is not what `tidings subscribers count --format json` writes"
+        )
+    return data
+
+
 @click.command()
 @repo_root
 @click.option(
@@ -120,17 +134,33 @@ def schema(root: Path | None, out: Path | None) -> None:
     default=None,
     help="Render in this many processes (default: one a CPU core).",
 )
-def build(root: Path, out: Path | None, internal: bool, cache: bool, jobs: int | None) -> None:
+@click.option(
+    "--subscriber-counts",
+    type=click.File("r"),
+    default=None,
+    help="With --internal: show these subscriber counts (`tidings subscribers count --format json`).",
+)
+def build(
+    root: Path,
+    out: Path | None,
+    internal: bool,
+    cache: bool,
+    jobs: int | None,
+    subscriber_counts: IO[str] | None,
+) -> None:
     """Build the public status site of ROOT into static files (with --internal, the internal site)."""
     from tidings.generator.build import build as build_site
     from tidings.generator.problems import BuildFailed
 
     out = out or root / ("internal" if internal else "public")
+    if subscriber_counts and not internal:
+        raise UsageError("--subscriber-counts goes with --internal: the public site shows no subscribers")
     try:
         if internal:
             from tidings.generator.internal import build_internal  # only then: it imports everything
 
-            result = build_internal(root, out)
+            counts = _subscriber_counts(subscriber_counts) if subscriber_counts else None
+            result = build_internal(root, out, subscriber_counts=counts)
         else:
             bar = progress_bar("Rendering")
             result = build_site(root, out, cache=cache, workers=jobs or 0, progress=bar)

@@ -299,6 +299,11 @@ def _domain(
     return tuple(sorted(items, key=key) if key else items)
 
 
+def site_components(site: SiteFile) -> tuple[Component, ...]:
+    """The components a site file defines, in page order, ids defaulted from their names."""
+    return _components(site)
+
+
 def _components(site: SiteFile) -> tuple[Component, ...]:
     return tuple(
         Component(

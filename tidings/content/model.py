@@ -185,6 +185,16 @@ class ContactLink(FileModel):
     url: Url
 
 
+class SubscribeSettings(FileModel):
+    """Readers subscribe to updates by e-mail or webhook at the runner's public listener."""
+
+    endpoint: Url = Field(
+        description="Where the runner's public subscription listener (`runner serve --public-port`) "
+        "answers, as readers reach it; the subscribe page's form posts there."
+    )
+    webhooks: bool = Field(True, description="Offer webhook subscriptions besides e-mail.")
+
+
 class SiteFile(FileModel):
     """`.gitlab/status-page.yml`: GitLab's keys (`services`, `incidents`) plus site settings."""
 
@@ -198,6 +208,9 @@ class SiteFile(FileModel):
     services: list[ServiceEntry] = Field(default_factory=list)
     incidents: IncidentsSettings = Field(default_factory=lambda: IncidentsSettings())
     feeds: FeedSettings = Field(default_factory=lambda: FeedSettings())
+    subscribe: SubscribeSettings | None = Field(
+        None, description="Subscriptions by e-mail and webhook; without it the page offers none."
+    )
 
 
 # --- content/incidents/*.md and content/maintenance/*.md ------------------------------------------
@@ -812,6 +825,46 @@ def _check_network(value: str) -> str:
 Network = Annotated[str, AfterValidator(_check_network)]
 
 
+class SubscriberMail(FileModel):
+    """The SMTP server subscriber mail (confirmations, notifications) goes through."""
+
+    host: Text
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = Field("starttls", description="How to encrypt.")
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    from_: Text = Field(
+        alias="from", description="The From address, e.g. 'Acme Status <status@example.com>'."
+    )
+    connections: int = Field(2, ge=1, le=16, description="SMTP connections sending at once.")
+
+
+def _subscriber_retry() -> RetrySettings:
+    return RetrySettings(attempts=8, backoff_seconds=30, timeout_seconds=10)
+
+
+class SubscribersSettings(FileModel):
+    """How the runner tells subscribers (see `subscribe:` in the site file)."""
+
+    email: SubscriberMail | None = Field(None, description="SMTP for subscriber mail; none: no e-mail.")
+    release: Literal["deployed", "pushed"] = Field(
+        "deployed",
+        description="Notify once the pages job reports the commit deployed (POST /deployed), "
+        "or once it reached the branch.",
+    )
+    release_delay_seconds: int = Field(
+        0, ge=0, le=3600, description="Wait this much longer after that, for caches in front of the page."
+    )
+    confirm_expires_minutes: int = Field(1440, ge=5, le=10080, description="How long a confirmation works.")
+    allow_private_webhooks: bool = Field(
+        False, description="Accept webhook URLs at private or loopback addresses (an intranet)."
+    )
+    suspend_after: int = Field(
+        3, ge=1, le=100, description="Consecutive hard bounces or failed webhook deliveries that suspend."
+    )
+    retry: RetrySettings = Field(default_factory=_subscriber_retry)
+
+
 class NotificationsFile(FileModel):
     """`.gitlab/notifications.yml`: where pages go. Secrets are named by variable, never written here."""
 
@@ -835,6 +888,9 @@ class NotificationsFile(FileModel):
     announce: list[AnnounceChannel] = Field(
         default_factory=list,
         description="Channels told of incidents opening and resolving, by component or severity.",
+    )
+    subscribers: SubscribersSettings = Field(
+        default_factory=lambda: SubscribersSettings(), description="Telling subscribers of public updates."
     )
 
 

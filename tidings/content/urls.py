@@ -34,6 +34,7 @@ INDEX = "index.html"
 HISTORY_INDEX = "history/index.html"
 MAINTENANCE_INDEX = "maintenance/index.html"
 MAINTENANCE_CALENDAR = "maintenance.ics"
+SUBSCRIBE = "subscribe.html"  # the form; only when the site file has `subscribe:`
 FEED_FORMATS = ("rss", "atom")
 
 
@@ -131,3 +132,26 @@ def public_incident_url(site: SiteFile, incident: Item, published: bool) -> str 
     if not (published and site.incidents.publish and site.base_url):
         return None
     return absolute(site.base_url, incident_path(incident))
+
+
+def public_maintenance_url(site: SiteFile, maintenance: Item) -> str | None:
+    """A published maintenance's page on the public site; None without a `base_url`."""
+    return absolute(site.base_url, maintenance_path(maintenance)) if site.base_url else None
+
+
+# --- the runner's public subscription listener (runner/subscribers/endpoint.py) -------------------
+
+# Its routes: the form posts to SUBSCRIBE_ACTION; links in mails and webhooks carry a token.
+SUBSCRIBE_ACTION = "subscribe"
+CONFIRM = "confirm"
+UNSUBSCRIBE = "unsubscribe"
+MANAGE = "manage"
+
+
+def subscription_url(site: SiteFile, route: str, token: str | None = None) -> str | None:
+    """A URL of the runner's public listener (`subscribe.endpoint`): the form's action, or a link
+    with its token; None when the site offers no subscriptions."""
+    if site.subscribe is None:
+        return None
+    path = f"{route}/{token}" if token is not None else route
+    return absolute(site.subscribe.endpoint, path)
