@@ -2,7 +2,8 @@
 
 Every part of the runner that changes the status repo goes through a Clone: the alert worker, the
 one-shot `runner apply`, the escalation tick and ack links. The policy, in one place:
-- recover: a crash's leftovers (an index lock, a rebase or merge in progress, uncommitted edits)
+- recover: a crash's leftovers (an index lock, a rebase or merge in progress, uncommitted edits
+  and new files)
   are dropped on start; the commits are the truth.
 - sync: fetch and fast-forward to what people merged; if both sides moved, publish first.
 - publish: push, never forced; a rejected push fetches and rebases (tidings.store.git.push). A
@@ -30,8 +31,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tidings.content.layout import ALERTS_DIR
 from tidings.errors import TidingsError
-from tidings.store.git import REMOTE, GitError, PushOutcome, PushResult, current_branch, git, push
+from tidings.store.git import REMOTE, GitError, PushOutcome, PushResult, current_branch, fetch, git, push
 
 log = logging.getLogger(__name__)
 # Every commit the tick and the ack links make carries this trailer: such a commit can be dropped
@@ -130,7 +132,9 @@ class Clone:
                 "check out the branch the runner should commit to and start again"
             )
         git(root, "reset", "--quiet", "--hard", "HEAD")
-        git(root, "clean", "-fdq", "--", "content/incidents")
+        # The files a batch that did not commit left behind go too: an alert record left untracked
+        # would read as already written when the batch is made again, and never be committed.
+        git(root, "clean", "-fdq", "--", "content/incidents", ALERTS_DIR)
 
     def sync(self) -> None:
         """Fetch and catch up with the remote, so work is planned on what people merged (an ack, a
@@ -138,7 +142,7 @@ class Clone:
         if not self.pushing:
             return
         try:
-            git(self.root, "fetch", "--quiet", REMOTE, current_branch(self.root))
+            fetch(self.root, REMOTE, current_branch(self.root))
         except GitError as exc:
             log.info("could not fetch (the remote may be down): %s", exc)
             return

@@ -29,7 +29,7 @@ from tidings.runner.subscribers.events import updates_between
 from tidings.runner.subscribers.sender import Sender
 from tidings.runner.subscribers.settings import Settings, SettingsReader
 from tidings.runner.subscribers.store import Store
-from tidings.store.git import REMOTE, GitError, current_branch, git
+from tidings.store.git import REMOTE, GitError, current_branch, git, remote_git
 
 log = logging.getLogger(__name__)
 PLAN_SECONDS = 2.0
@@ -94,7 +94,7 @@ class Service:
                 "--no-write-fetch-head",
             ]
             try:
-                git(self.root, *fetch, REMOTE, f"+refs/heads/{name}:{FETCH_REF}")
+                remote_git(self.root, *fetch, REMOTE, f"+refs/heads/{name}:{FETCH_REF}")
             except GitError as exc:
                 log.info("subscribers: could not fetch (the remote may be down): %s", exc)
         fetched = self._rev(FETCH_REF)

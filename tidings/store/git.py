@@ -5,9 +5,11 @@ Runs the real `git` so hooks, signing config and credentials behave as they do f
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import os
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +27,60 @@ RUNNER_EMAIL = (os.environ.get("TIDINGS_RUNNER_EMAIL") or "runner@tidings.invali
 
 class GitError(TidingsError):
     """A git command failed; the message carries git's own words."""
+
+
+class RemoteTimeout(GitError):
+    """The remote did not answer in time; the command (and all it started) was stopped."""
+
+
+# A remote that stops answering (a hung server, a network gone mid-push) must not hold the runner,
+# or a graceful stop, for ever: fetches and pushes get this many seconds, then they are killed with
+# everything they started (ssh, a local receive-pack). Killing a push is safe: the remote updates
+# its ref only at the very end, all at once.
+TIMEOUT_ENV = "TIDINGS_GIT_TIMEOUT"
+DEFAULT_TIMEOUT = 120.0
+
+
+def network_timeout() -> float:
+    try:
+        seconds = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return seconds if seconds > 0 else DEFAULT_TIMEOUT
+
+
+def _network(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a git command that talks to the remote, in a process group of its own, bounded in time."""
+    timeout = network_timeout()
+    process = subprocess.Popen(
+        ["git", "-C", str(root), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so that a timeout (or Ctrl-C) can stop its children too
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except BaseException as exc:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise RemoteTimeout(f"git {' '.join(args)}: no answer from the remote in {timeout:g} s") from None
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def remote_git(root: Path, *args: str) -> None:
+    """A git command that talks to the remote (a fetch); GitError when it fails or does not answer."""
+    run = _network(root, *args)
+    if run.returncode != 0:
+        raise GitError(f"git {' '.join(args)}: {(run.stderr or run.stdout).strip()}")
+
+
+def fetch(root: Path, remote: str, branch: str) -> None:
+    """Fetch `branch` from `remote`; GitError when it is down, gone or does not answer in time."""
+    remote_git(root, "fetch", "--quiet", remote, branch)
 
 
 # The remote every clone Tidings writes to pushes to and syncs with: the one place that names it.
@@ -116,17 +172,15 @@ def push(root: Path, remote: str = REMOTE, attempts: int = 5) -> PushResult:
     if branch == "HEAD":  # never push a detached HEAD: it would create refs/heads/HEAD on the remote
         return PushResult(PushOutcome.DETACHED, 0, "the clone is on a detached HEAD, not a branch")
     for attempt in range(1, attempts + 1):
-        run = subprocess.run(
-            ["git", "-C", str(root), "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        try:
+            run = _network(root, "push", "--quiet", remote, f"HEAD:refs/heads/{branch}")
+        except RemoteTimeout as exc:  # a remote that hangs is as good as down: try again later
+            return PushResult(PushOutcome.UNREACHABLE, attempt, str(exc))
         if run.returncode == 0:
             return PushResult(PushOutcome.PUSHED, attempt)
         log.info("push rejected (attempt %d): %s", attempt, run.stderr.strip())
         try:
-            git(root, "fetch", "--quiet", remote, branch)
+            fetch(root, remote, branch)
         except GitError as exc:
             return PushResult(PushOutcome.UNREACHABLE, attempt, f"remote unreachable: {exc}")
         rebase = subprocess.run(
