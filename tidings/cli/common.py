@@ -8,6 +8,7 @@ anywhere in a status repo validates that repo. `tidings -C DIR` runs as if start
 
 from __future__ import annotations
 
+import errno
 import inspect
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -124,6 +125,10 @@ def as_click_error(error: TidingsError) -> CliError:
     return CliUsageError(error) if error.usage else CliError(error)
 
 
+# A full or read-only disk is not a bug in Tidings: said in one line, like any other error.
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
 class MappedErrors(click.Group):
     """A group whose commands' TidingsErrors become clean errors; anything else (a bug) keeps its
     traceback. The root group is one, so the mapping is made once, for every command."""
@@ -133,6 +138,15 @@ class MappedErrors(click.Group):
             return super().invoke(ctx)
         except TidingsError as exc:
             raise as_click_error(exc) from exc
+        except OSError as exc:
+            if exc.errno not in DISK_ERRORS:
+                raise  # anything else may be a bug: keep its traceback
+            raise CliError(
+                TidingsError(
+                    f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc.strerror),
+                    hint="make room (or fix the disk) and run the command again",
+                )
+            ) from exc
 
 
 # --- output ----------------------------------------------------------------------------------------
