@@ -18,7 +18,13 @@ from tidings.content.load import load
 # The demo's own files are the valid starting points: every kind of file, real content.
 SOURCES = sorted(
     str(p.relative_to(PROJECT_ROOT))
-    for p in [PROJECT_ROOT / ".gitlab" / "status-page.yml", *(PROJECT_ROOT / "content").rglob("*")]
+    for p in [
+        *(
+            PROJECT_ROOT / ".gitlab" / name
+            for name in ("status-page.yml", "integrations.yml", "notifications.yml")
+        ),
+        *(PROJECT_ROOT / "content").rglob("*"),
+    ]
     if p.is_file() and p.name != "README.md"
 )
 
@@ -107,5 +113,6 @@ def test_mutated_files_give_diagnostics_never_a_traceback(changes: list[tuple[st
 
 
 def test_every_demo_file_is_a_mutation_source() -> None:
-    kinds = {Path(s).parts[1] if s.startswith("content/") else "site" for s in SOURCES}
-    assert kinds >= {"site", "incidents", "maintenance", "runbooks", "people.yml", "oncall"}
+    kinds = {Path(s).parts[1] for s in SOURCES}
+    assert kinds >= {"status-page.yml", "integrations.yml", "notifications.yml", "incidents", "maintenance",
+                     "runbooks", "people.yml", "oncall", "alerts", "templates"}  # fmt: skip

@@ -399,7 +399,7 @@ class _Fields:
                 return choices[default]
             self.problem(key, "missing")
             return None
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:  # (a list or a map: never a choice)
             self.problem(key, f"{value!r} is not one of: {', '.join(choices)}")
             return None
         return choices[value]
