@@ -20,7 +20,7 @@ import click
 from tidings import clock
 from tidings.cli.changes import actor_for, changing, identity, made_and_pushed
 from tidings.cli.common import repo_root
-from tidings.cli.params import TimeParam
+from tidings.cli.params import WhenParam
 from tidings.content.load import load
 from tidings.content.model import IMPACTS, INCIDENT_STATUSES, SEVERITIES, Incident
 from tidings.errors import TidingsError, UsageError
@@ -38,6 +38,7 @@ from tidings.ops.incidents import (
     summary,
     update_incident,
 )
+from tidings.ops.quick_actions import parse_time
 from tidings.store.git import push
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,9 +124,20 @@ def open_command(
 at_option = click.option(
     "--at",
     "at",
-    type=TimeParam(),
-    help="When it happened, if earlier (a backdated update goes into the timeline in time order).",
+    type=WhenParam(),
+    help="When it happened, if earlier (a backdated update goes into the timeline in time order); "
+    "HH:MM is today in the site's timezone.",
 )
+
+
+def _placed(root: Path, option: str, value: datetime | str | None) -> datetime | None:
+    """A WhenParam's value as a time: `HH:MM` on today's date in the site's timezone, as `/at` has it."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_time(value, clock.now(), load(root, alerts=False).repo.site.timezone)
+    except ValueError as exc:
+        raise UsageError(f"{option} {value}: {exc}") from None
 
 
 @incident.command("update")
@@ -142,7 +154,7 @@ def update_command(
     body: str | None,
     status: str | None,
     internal: bool,
-    at: datetime | None,
+    at: datetime | str | None,
     person: str | None,
     author: str | None,
     no_commit: bool,
@@ -159,7 +171,7 @@ def update_command(
         status=status,
         internal=internal,
         do_commit=not no_commit,
-        at=at,
+        at=_placed(root, "--at", at),
     )
     _finish(root, make, no_commit, push_commit)
 
@@ -177,7 +189,11 @@ def update_command(
     help=f"A component's impact (repeatable); IMPACT one of {', '.join(IMPACTS)} "
     "(default partial_outage; operational when it works again).",
 )
-@click.option("--started-at", type=TimeParam(), help="When it really started (not after its first update).")
+@click.option(
+    "--started-at",
+    type=WhenParam(),
+    help="When it really started (not after its first update); HH:MM is today in the site's timezone.",
+)
 @changing
 def set_command(
     incident_id: str,
@@ -185,7 +201,7 @@ def set_command(
     title: str | None,
     severity: str | None,
     components: tuple[str, ...],
-    started_at: datetime | None,
+    started_at: datetime | str | None,
     person: str | None,
     author: str | None,
     no_commit: bool,
@@ -205,7 +221,7 @@ def set_command(
         title=title,
         severity=severity,
         components=components,
-        started_at=started_at,
+        started_at=_placed(root, "--started-at", started_at),
         do_commit=not no_commit,
     )
     _finish(root, make, no_commit, push_commit)
@@ -240,7 +256,7 @@ def resolve_command(
     incident_id: str,
     root: Path,
     body: str | None,
-    at: datetime | None,
+    at: datetime | str | None,
     person: str | None,
     author: str | None,
     no_commit: bool,
@@ -250,7 +266,7 @@ def resolve_command(
     actor = actor_for(root, person, author)
     text = _body(body)
     make = lambda: resolve_incident(  # noqa: E731
-        root, incident_id, clock.now(), actor, text, do_commit=not no_commit, at=at
+        root, incident_id, clock.now(), actor, text, do_commit=not no_commit, at=_placed(root, "--at", at)
     )
     _finish(root, make, no_commit, push_commit)
 
