@@ -281,7 +281,8 @@ def parse_command(form: Mapping[str, str]) -> Command:
         at, text = dated.group(1), dated.group(2)
         problem = time_problem(at)
         if problem:
-            raise CommandError(f"`at:{at}`: {problem}")
+            # The answer repeats what was typed: escaped, so `at:<!channel>` mentions no one.
+            raise CommandError(slack_escape(f"`at:{at}`: {problem}"))
     if action == "comment" and not text.strip():
         raise CommandError("`/incident comment <id> <text>`: what should the comment say?")
     if action in ("ack", "timeline", "alerts") and text.strip():

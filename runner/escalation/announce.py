@@ -68,13 +68,16 @@ class Event:
     data: dict[str, Any]
     updates: tuple[dict[str, Any], ...] = ()
     was: str | None = None  # updated: the status before, when it changed
+    # updated: the incident's last update (id, else time), which a status change comes with; so the
+    # same change made again later (monitoring, identified, monitoring again) is news again
+    latest: str = ""
 
     @property
     def at(self) -> str:
         if self.kind == "updated":
             # The same news is the same key, even from a commit rebased to another sha.
             said = [f"{u.get('id') or ''}|{u.get('at')}|{u.get('body')}" for u in self.updates]
-            return "\0".join([*said, f"{self.was}->{self.data.get('status')}"])
+            return "\0".join([*said, f"{self.was}->{self.data.get('status')}", self.latest])
         field = "started_at" if self.kind == "opened" else "resolved_at"
         return str(self.data.get(field) or "")
 
@@ -103,7 +106,7 @@ def _text(root: Path, rev: str, path: str) -> str | None:
 
 
 def events_between(root: Path, old: str, new: str) -> list[Event]:
-    """Incidents opened and resolved by the commits old..new (first parent), oldest first."""
+    """Incidents opened, updated and resolved by the commits old..new (first parent), oldest first."""
     out: list[Event] = []
     for sha in git(root, "rev-list", "--reverse", "--first-parent", f"{old}..{new}").split():
         listing = git(
@@ -139,8 +142,16 @@ def events_between(root: Path, old: str, new: str) -> list[Event]:
                 was = old_data.get("status")
                 changed = was != new_data.get("status")
                 if news or changed:
-                    out.append(Event("updated", incident, sha, new_data, news, str(was) if changed else None))
+                    was_then = str(was) if changed else None
+                    latest = _latest(new_data.get("updates"))
+                    out.append(Event("updated", incident, sha, new_data, news, was_then, latest))
     return out
+
+
+def _latest(updates: Any) -> str:
+    """The last update of a timeline (kept in time order): its id, or its time when it has none."""
+    last = updates[-1] if isinstance(updates, list) and updates else None
+    return str(last.get("id") or last.get("at") or "") if isinstance(last, dict) else ""
 
 
 def _made_public(old: Any, new: Any) -> tuple[dict[str, Any], ...]:
