@@ -215,3 +215,24 @@ def test_quick_action_mistakes_are_listed_by_line_and_write_nothing(repo: Path) 
     assert result.exit_code == 2
     assert "/started-at 06:00: the incident cannot start then: its timeline starts at" in result.output
     assert commits(repo) == 1 and _git(repo, "status", "--porcelain") == ""
+
+
+def test_the_quick_actions_in_a_commit_message(repo: Path) -> None:
+    """A merge request's commit says it: `tidings incident quick-actions REV` makes the change."""
+    trailer = f"\n\nTidings-Incident: {LAG}"
+    _git(
+        repo, "commit", "-q", "--allow-empty", "-m", f"Failover\n\n/component postgress=major_outage{trailer}"
+    )
+    result = tidings(repo, "incident", "quick-actions", "HEAD")
+    assert result.exit_code == 1
+    assert "line 3: /component: unknown component 'postgress' (did you mean 'postgres'?)" in result.output
+    assert commits(repo) == 2
+    _git(repo, "reset", "-q", "--hard", "HEAD~1")
+    body = "/component postgres=major_outage\n/title Replica lag\n/started-at 2026-11-24T01:30:00Z"
+    _git(repo, "commit", "-q", "--allow-empty", "-m", f"Failover\n\n{body}{trailer}")
+    result = tidings(repo, "incident", "quick-actions", "HEAD")
+    assert result.exit_code == 0, result.output
+    found = incident(repo)
+    assert (found.title, found.components["postgres"]) == ("Replica lag", "major_outage")
+    assert found.started_at == datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
+    assert "Tidings-Person: amara" in _git(repo, "log", "-1", "--format=%B")

@@ -990,7 +990,7 @@ def plan_commit_actions(root: Path, revs: str) -> list[CommitActions]:
         if FROM_TRAILER in message or _by_runner(root, sha):
             continue
         try:
-            parsed = quick_actions.parse(message, repo.people)
+            parsed = _actions(message, repo)
         except quick_actions.QuickActionError as exc:
             problems += [f"commit {sha[:12]} {p}" for p in exc.problems]
             continue
