@@ -28,6 +28,7 @@ from tidings.store.edit import new_editable, read_editable, save
 from tidings.store.incident_file import (
     INCIDENTS,
     add_update,
+    links_seq,
     new_incident_path,
     parse_stamp,
     reopen,
@@ -163,7 +164,8 @@ def _open(
     template = chosen.values if chosen else {}
     # Quick actions in the template's body (`/label ~database`) are applied, as `tidings incident
     # open --template` does, and their lines dropped.
-    actions = quick_actions.parse(chosen.body, repo.people) if chosen else quick_actions.Parsed((), "")
+    known = [c.id for c in repo.components]
+    actions = quick_actions.parse(chosen.body, repo.people, known) if chosen else quick_actions.Parsed((), "")
     template_body = actions.body
     # The template gives defaults; what the alert says wins (severity, components, runbooks, policy).
     components_map = CommentedMap(template.get("components") or {})
@@ -186,7 +188,8 @@ def _open(
         "alerts": _alert_links(None, event),
         **({"runbooks": CommentedSeq(runbooks)} if runbooks else {}),
         **({"policy": policy} if policy else {}),
-        **{k: template[k] for k in ("links", "labels", "assignees") if template.get(k)},
+        **{k: template[k] for k in ("labels", "assignees") if template.get(k)},
+        **({"links": links_seq(template["links"])} if template.get("links") else {}),
     }
     rel = f"{INCIDENTS}/{incident_id}.md"
     body = (event.description.strip() + "\n") if event.description.strip() else ""

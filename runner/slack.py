@@ -1,8 +1,8 @@
 """Slack slash commands on the runner: `POST /slack/commands`, answered in Slack's response format.
 
     /incident declare <title> [sev:LEVEL] [comp:ID[=IMPACT]]... [status:STATUS] [template:NAME]
-    /incident comment <id> <text>      an internal update; quick actions on lines of their own
-    /incident close <id> [text]        resolve (text: the resolving update; quick actions allowed)
+    /incident comment <id> [at:TIME] <text>   an internal update; quick actions on lines of their own
+    /incident close <id> [at:TIME] [text]     resolve (text: the resolving update; quick actions allowed)
     /incident ack <id>
     /incident timeline <id>            (only you see it)
     /incident alerts <id>              the incident's alerts, statuses and ids (only you see it)
@@ -62,8 +62,8 @@ from tidings.ops.incidents import (
     open_incident,
     resolve_incident,
 )
-from tidings.ops.quick_actions import QuickActionError, parse
-from tidings.runner.escalation.notifiers import one_line, slack_escape
+from tidings.ops.quick_actions import QuickActionError, parse, parse_time, time_problem
+from tidings.runner.escalation.notifiers import one_line, slack_escape, slack_link
 from tidings.runner.outbound import Network, Refused, networks, open_url
 from tidings.store.edit import EditError, write_atomic
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
@@ -95,6 +95,8 @@ USAGE = (
     "`/incident comment <id> <text>` (quick actions such as `/severity critical` on lines of their own; "
     "`/publish` makes the comment the public update; `/ack-alerts` acts on its alerts)\n"
     "`/incident close <id> [text]`\n"
+    "`at:TIME` after the id dates a comment or close earlier (`at:09:12`, today in the site's timezone, "
+    "or `at:2026-11-24T09:12:00Z`)\n"
     "`/incident ack <id>`\n"
     "`/incident timeline <id>`\n"
     "`/incident alerts <id>` (the incident's alerts, their statuses and ids)\n"
@@ -104,6 +106,8 @@ USAGE = (
 TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
 FIRST_WORD = re.compile(r"\s*(\S+)[ \t]*(?:\r?\n)?(.*)", re.DOTALL)
 OPTION = re.compile(r"^(sev|severity|comp|component|status|template):(.+)$", re.IGNORECASE)
+# `comment <id> at:09:12 <text>`: the time it happened, as `/at` takes it, before the text.
+AT_OPTION = re.compile(r"^at:(\S+)[ \t]*(?:\r?\n)?(.*)$", re.DOTALL | re.IGNORECASE)
 
 
 class CommandError(UsageError):
@@ -180,6 +184,7 @@ class Command:
     status: str | None = None
     template: str | None = None
     response_url: str = ""
+    at: str = ""  # comment, close: `at:TIME`, when it happened (a TIME as quick actions' `/at` takes it)
 
 
 def _first_word(text: str) -> tuple[str, str]:
@@ -270,11 +275,19 @@ def parse_command(form: Mapping[str, str]) -> Command:
     if not incident_id:
         example = f"/incident {action} 2026-11-24-db-down"
         raise CommandError(f"`/incident {action}` needs an incident id, e.g. `{example}`")
+    at = ""
+    dated = AT_OPTION.match(text.strip(" \t")) if action in ("comment", "close") else None
+    if dated:
+        at, text = dated.group(1), dated.group(2)
+        problem = time_problem(at)
+        if problem:
+            # The answer repeats what was typed: escaped, so `at:<!channel>` mentions no one.
+            raise CommandError(slack_escape(f"`at:{at}`: {problem}"))
     if action == "comment" and not text.strip():
         raise CommandError("`/incident comment <id> <text>`: what should the comment say?")
     if action in ("ack", "timeline", "alerts") and text.strip():
         raise CommandError(f"`/incident {action} <id>` takes nothing after the id")
-    return Command(action, incident_id=incident_id, text=text.strip("\n "), **who)
+    return Command(action, incident_id=incident_id, text=text.strip("\n "), at=at, **who)
 
 
 @dataclass(frozen=True)
@@ -343,6 +356,8 @@ def _timeline(incident: Incident, zone: str) -> Reply:
     )
     if incident.components:
         head += "\n" + ", ".join(f"{c} {i}" for c, i in incident.components.items())
+    if incident.links:
+        head += "\n" + " · ".join(slack_link(link.url, link.label) for link in incident.links)
     blocks = [_section(head)]
     lines = []
     for update in incident.updates[-20:]:
@@ -435,6 +450,10 @@ def run_command(
     `journal`: the trailers naming the journal entry it applies (Journal.trailers)."""
     actor = actor_for(repo, command, journal)
     try:
+        at = parse_time(command.at, now, repo.site.timezone) if command.at else None
+    except ValueError as exc:
+        return _error(slack_escape(f"at:{command.at}: {exc}"))
+    try:
         if command.action == "declare":
             change = open_incident(
                 root,
@@ -461,12 +480,13 @@ def run_command(
                 command.text,
                 internal=not publishing,
                 verb="Comment on",
+                at=at,
             )
             if not change.changed:
                 return _error(f"nothing to change in `{command.incident_id}`")
             return _done(change, command, f":speech_balloon: Comment on `{change.incident_id}`")
         if command.action == "close":
-            change = resolve_incident(root, command.incident_id, now, actor, command.text)
+            change = resolve_incident(root, command.incident_id, now, actor, command.text, at=at)
             if not change.changed:
                 return _error(slack_escape(change.message))
             return _done(change, command, f":white_check_mark: Incident `{change.incident_id}` resolved")

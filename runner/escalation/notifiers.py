@@ -81,7 +81,7 @@ class Message:
     person: Person
     ack_url: str | None = None
     incident_url: str | None = None
-    links: Mapping[str, str] = field(default_factory=dict)
+    links: Mapping[str, str] = field(default_factory=dict)  # the incident's related links: text -> URL
     step: int | None = None  # of the person's contact rules
     due_at: datetime | None = None  # a late page: when its rule fell due
     late_minutes: int | None = None
@@ -119,8 +119,8 @@ class Message:
         if self.ack_url:
             lines.append(f"Acknowledge: {self.ack_url}")
         lines.append(f"Or run: tidings incident ack {self.incident_id}")
-        for name, url in self.links.items():
-            lines.append(f"{name.capitalize()}: {url}")
+        for name, url in self.links.items():  # a link without a text is named by its URL
+            lines.append(f"{name}: {url}" if name != url else f"Link: {url}")
         if self.incident_url:
             lines.append(f"Status page: {self.incident_url}")
         lines.append(f"Idempotency key: {self.key}")

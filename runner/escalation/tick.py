@@ -48,7 +48,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content import urls
 from tidings.content.load import load, parse_content, refresh_incident
-from tidings.content.model import Incident, Page, Person, Policy, StatusRepo
+from tidings.content.model import Incident, Page, Person, Policy, StatusRepo, labelled_links
 from tidings.ops.policies import Quiet
 from tidings.runner.apply import RUNNER
 from tidings.runner.escalation.ack import ack_secret, ack_url, apply_queued, make_token, settle_queued
@@ -522,7 +522,7 @@ def message_for(
         person=person,
         ack_url=link,
         incident_url=urls.public_incident_url(repo.site, incident, incident.published),
-        links={k: v for k, v in incident.links.model_dump().items() if v},
+        links=dict(labelled_links(incident.links)),  # link text -> URL
         step=page.step,
         due_at=page.due_at,
         late_minutes=page.late_minutes,

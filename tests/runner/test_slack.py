@@ -368,6 +368,7 @@ def test_the_readme_examples_parse():
         elif commands and not line.startswith("    "):
             break
     parsed = [parse_command(form(text)) for text in commands]
-    assert [c.action for c in parsed] == ["declare", "comment", "timeline", "close", "ack", "help"]
+    assert [c.action for c in parsed] == ["declare", "comment", "comment", "timeline", "close", "ack", "help"]
     assert parsed[0].components == ("postgres", "storage=degraded_performance")
-    assert parsed[1].text == "Failing over.\n/severity critical"
+    assert parsed[1].text == "Failing over.\n/severity critical\n/component postgres=major_outage"
+    assert (parsed[2].at, parsed[2].text) == ("09:12", "The replica stopped replicating.")

@@ -154,6 +154,7 @@ NEEDS_A_REPO: dict[str, list[str]] = {
     "oncall calendar": ["primary"],
     "incident open": ["--title", "Down", "--author", "A <a@example.com>"],
     "incident update": [LAG, "--body", "x", "--author", "A <a@example.com>"],
+    "incident set": [LAG, "--severity", "high", "--author", "A <a@example.com>"],
     "incident ack": [LAG, "--author", "A <a@example.com>"],
     "incident resolve": [LAG, "--author", "A <a@example.com>"],
     "incident publish": [LAG, "--author", "A <a@example.com>"],

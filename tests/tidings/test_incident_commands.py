@@ -274,10 +274,10 @@ def test_update_with_every_quick_action_keeps_comments_and_commits(repo: Path) -
     assert (inc.severity, inc.status, inc.published) == ("high", "identified", True)
     assert inc.assignees == ["mateo", "jonas", "amara"]
     assert inc.labels == ["db", "customer facing"]
-    assert (inc.links.issue, inc.links.call) == (
-        "https://gitlab.example.com/ops/-/issues/42",
-        "https://zoom.us/j/123456",
-    )
+    assert [(link.text, link.url) for link in inc.links] == [
+        ("Issue", "https://gitlab.example.com/ops/-/issues/42"),
+        ("Call", "https://zoom.us/j/123456"),
+    ]
     last = inc.updates[-1]
     assert (last.at, last.status, last.internal, last.author) == (NOW, "identified", False, "amara")
     assert last.body == "Failover to the standby started.\nWe will update in 30 minutes.\n"
@@ -291,8 +291,8 @@ def test_update_with_every_quick_action_keeps_comments_and_commits(repo: Path) -
         "status investigating -> identified",
         "assigned jonas",
         "label customer facing",
-        "issue link https://gitlab.example.com/ops/-/issues/42",
-        "call link https://zoom.us/j/123456",
+        "link added: Issue (https://gitlab.example.com/ops/-/issues/42)",
+        "link added: Call (https://zoom.us/j/123456)",
         "published",
     ]
     for words in said:

@@ -127,7 +127,7 @@ def test_apply_changes_the_tree_and_says_what_changed(tmp_path: Path) -> None:
         "severity low -> high",
         "label net",
         "assigned jonas",
-        "call link https://z.example/1",
+        "link added: Call (https://z.example/1)",
         "resolved",
     ]
     assert applied.status == "resolved"

@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ import click
 from tidings import clock
 from tidings.cli.changes import actor_for, changing, identity, made_and_pushed
 from tidings.cli.common import repo_root
+from tidings.cli.params import WhenParam
 from tidings.content.load import load
 from tidings.content.model import IMPACTS, INCIDENT_STATUSES, SEVERITIES, Incident
 from tidings.errors import TidingsError, UsageError
@@ -31,10 +33,12 @@ from tidings.ops.incidents import (
     list_incidents,
     open_incident,
     resolve_incident,
+    set_fields,
     set_published,
     summary,
     update_incident,
 )
+from tidings.ops.quick_actions import parse_time
 from tidings.store.git import push
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,12 +121,32 @@ def open_command(
     _finish(root, make, no_commit, push_commit)
 
 
+at_option = click.option(
+    "--at",
+    "at",
+    type=WhenParam(),
+    help="When it happened, if earlier (a backdated update goes into the timeline in time order); "
+    "HH:MM is today in the site's timezone.",
+)
+
+
+def _placed(root: Path, option: str, value: datetime | str | None) -> datetime | None:
+    """A WhenParam's value as a time: `HH:MM` on today's date in the site's timezone, as `/at` has it."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_time(value, clock.now(), load(root, alerts=False).repo.site.timezone)
+    except ValueError as exc:
+        raise UsageError(f"{option} {value}: {exc}") from None
+
+
 @incident.command("update")
 @id_argument
 @repo_root
 @click.option("--body", help="The update's text, with quick actions on lines of their own ('-': stdin).")
 @click.option("--status", type=click.Choice(INCIDENT_STATUSES), help="The incident's new status.")
 @click.option("--internal", is_flag=True, help="An internal update: never on the public page.")
+@at_option
 @changing
 def update_command(
     incident_id: str,
@@ -130,6 +154,7 @@ def update_command(
     body: str | None,
     status: str | None,
     internal: bool,
+    at: datetime | str | None,
     person: str | None,
     author: str | None,
     no_commit: bool,
@@ -145,6 +170,58 @@ def update_command(
         body=text,
         status=status,
         internal=internal,
+        do_commit=not no_commit,
+        at=_placed(root, "--at", at),
+    )
+    _finish(root, make, no_commit, push_commit)
+
+
+@incident.command("set")
+@id_argument
+@repo_root
+@click.option("--title", help="The new title.")
+@click.option("--severity", type=click.Choice(SEVERITIES), help="The new severity.")
+@click.option(
+    "--component",
+    "components",
+    multiple=True,
+    metavar="ID[=IMPACT]",
+    help=f"A component's impact (repeatable); IMPACT one of {', '.join(IMPACTS)} "
+    "(default partial_outage; operational when it works again).",
+)
+@click.option(
+    "--started-at",
+    type=WhenParam(),
+    help="When it really started (not after its first update); HH:MM is today in the site's timezone.",
+)
+@changing
+def set_command(
+    incident_id: str,
+    root: Path,
+    title: str | None,
+    severity: str | None,
+    components: tuple[str, ...],
+    started_at: datetime | str | None,
+    person: str | None,
+    author: str | None,
+    no_commit: bool,
+    push_commit: bool,
+) -> None:
+    """Set the title, severity, components' impacts or start of incident ID, in one commit.
+
+    The timeline gets an internal update saying what changed, as the quick actions /title,
+    /severity, /component and /started-at do.
+    """
+    actor = actor_for(root, person, author)
+    make = lambda: set_fields(  # noqa: E731
+        root,
+        incident_id,
+        clock.now(),
+        actor,
+        title=title,
+        severity=severity,
+        components=components,
+        started_at=_placed(root, "--started-at", started_at),
         do_commit=not no_commit,
     )
     _finish(root, make, no_commit, push_commit)
@@ -173,21 +250,23 @@ def ack(
 @id_argument
 @repo_root
 @click.option("--body", help="The resolving update (default: 'This incident has been resolved.').")
+@at_option
 @changing
 def resolve_command(
     incident_id: str,
     root: Path,
     body: str | None,
+    at: datetime | str | None,
     person: str | None,
     author: str | None,
     no_commit: bool,
     push_commit: bool,
 ) -> None:
-    """Resolve incident ID: status resolved, resolved_at now, a resolved update; commit."""
+    """Resolve incident ID: status resolved, resolved_at now (or --at), a resolved update; commit."""
     actor = actor_for(root, person, author)
     text = _body(body)
     make = lambda: resolve_incident(  # noqa: E731
-        root, incident_id, clock.now(), actor, text, do_commit=not no_commit
+        root, incident_id, clock.now(), actor, text, do_commit=not no_commit, at=_placed(root, "--at", at)
     )
     _finish(root, make, no_commit, push_commit)
 
@@ -272,9 +351,8 @@ def _show_text(incident: Incident, zone: str) -> str:
     ):
         if values:
             lines.append(f"  {label}: {', '.join(values)}")
-    links = {k: v for k, v in incident.links.model_dump().items() if v}
-    for key, url in links.items():
-        lines.append(f"  {key}: {url}")
+    for link in incident.links:
+        lines.append(f"  link: {link.text} {link.url}" if link.text else f"  link: {link.url}")
     if incident.updates:
         lines.append("timeline:")
         for u in incident.updates:

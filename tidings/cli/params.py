@@ -63,3 +63,21 @@ class TimeParam(click.ParamType):
         low, high = TIMESTAMP_YEARS
         if not low <= year <= high:
             self.fail(f"{text!r} is out of range: times are between the years {low} and {high}", param, ctx)
+
+
+class WhenParam(click.ParamType):
+    """A time as the quick actions `/at` and `/started-at` take it: an ISO 8601 timestamp with an
+    offset, `now`, or `HH:MM`, kept as text here, since it is placed on today's date in the site's
+    timezone, which only the repo knows (`tidings.ops.quick_actions.parse_time`)."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime | date | str:
+        # Deferred: the quick actions' parser is loaded by the commands that take a WhenParam only.
+        from tidings.ops.quick_actions import CLOCK_TIME
+
+        if isinstance(value, str) and CLOCK_TIME.match(value.strip()):
+            return value.strip()
+        return TimeParam().convert(value, param, ctx)

@@ -24,7 +24,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapValidator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -349,10 +351,72 @@ class Page(FileModel):
     )
 
 
+class IncidentLink(FileModel):
+    """A related link of an incident: its issue, chat channel, call, a dashboard, anything."""
+
+    url: Url
+    text: Text | None = Field(None, description="What the link says (default: its URL).")
+
+    @property
+    def label(self) -> str:
+        return self.text or self.url
+
+
 class IncidentLinks(FileModel):
+    """The first form of `links:`, one link of each kind; still read, as the links it names."""
+
     issue: Url | None = None
     chat: Url | None = None
     call: Url | None = None
+
+
+# The text each link of the first form reads as; `/zoom` sets the `Call` link.
+LEGACY_LINK_TEXT = {"issue": "Issue", "chat": "Chat", "call": "Call"}
+
+
+def links_from_mapping(mapping: dict[str, Any]) -> list[dict[str, Any]]:
+    """`{issue: URL, chat: URL, call: URL}` (the first form) as the list it means, in that order."""
+    return [{"url": mapping[key], "text": text} for key, text in LEGACY_LINK_TEXT.items() if mapping.get(key)]
+
+
+def links_as_written(value: Any) -> list[tuple[str, str]]:
+    """(URL, text or "") of each related link in a file's `links:` as written, either form, unchecked:
+    for what reads files as they were at a commit (`tidings log`, announcements) and edits them."""
+    entries = links_from_mapping(value) if isinstance(value, dict) else value
+    if not isinstance(entries, list):
+        return []
+    return [
+        (str(e["url"]), str(e.get("text") or "")) for e in entries if isinstance(e, dict) and e.get("url")
+    ]
+
+
+def _links_either_form(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # The first form is checked as itself, so a mistake in it points at `links.issue`, not at an
+    # entry of a list the file does not have.
+    if isinstance(value, dict):
+        return handler(links_from_mapping(IncidentLinks.model_validate(value).model_dump()))
+    return handler(value)
+
+
+Links = Annotated[
+    list[IncidentLink],
+    WrapValidator(_links_either_form, json_schema_input_type=list[IncidentLink] | IncidentLinks),
+    Field(
+        description="Related links, a list of {url, text}; the first form, a mapping of issue, chat "
+        "and call, is still read."
+    ),
+]
+
+
+def labelled_links(links: list[IncidentLink]) -> list[tuple[str, str]]:
+    """(label, URL) of each link, a label repeated numbered ("Issue", "Issue 2"): for a mapping by name."""
+    seen: dict[str, int] = {}
+    out = []
+    for link in links:
+        seen[link.label] = seen.get(link.label, 0) + 1
+        count = seen[link.label]
+        out.append((link.label if count == 1 else f"{link.label} {count}", link.url))
+    return out
 
 
 class IncidentFile(FileModel):
@@ -375,7 +439,7 @@ class IncidentFile(FileModel):
     runbooks: list[Id] = Field(default_factory=list)
     policy: Id | None = Field(None, description="Escalation policy; defaults to the components' policy.")
     pages: list[Page] = Field(default_factory=list, description="Pages the runner sent; never public.")
-    links: IncidentLinks = Field(default_factory=IncidentLinks)
+    links: Links = Field(default_factory=list)
     labels: list[Text] = Field(default_factory=list)
     assignees: list[Id] = Field(default_factory=list)
     postmortem: str | None = Field(None, description="Markdown, shown on the public page once published.")
@@ -393,7 +457,7 @@ class TemplateFile(FileModel):
     components: dict[Id, Impact] = Field(default_factory=dict, description="Component id -> impact.")
     runbooks: list[Id] = Field(default_factory=list)
     policy: Id | None = None
-    links: IncidentLinks = Field(default_factory=IncidentLinks)
+    links: Links = Field(default_factory=list)
     labels: list[Text] = Field(default_factory=list)
     assignees: list[Id] = Field(default_factory=list)
 
@@ -785,7 +849,8 @@ class RetrySettings(FileModel):
     timeout_seconds: float = Field(10.0, gt=0, le=120, description="Per try.")
 
 
-AnnounceEvent = Literal["opened", "resolved"]
+# `updated`: a public update added (or made public), or the status changed, short of resolving.
+AnnounceEvent = Literal["opened", "updated", "resolved"]
 
 
 def _both_events() -> list[AnnounceEvent]:
@@ -801,14 +866,17 @@ class AnnounceWhen(FileModel):
 
 
 class AnnounceChannel(FileModel):
-    """A Slack incoming webhook that hears when incidents open and resolve (it gets no pages)."""
+    """A Slack incoming webhook that hears when incidents open and resolve, and with `updated` of
+    their public updates and status changes (it gets no pages)."""
 
     id: Id
     kind: Literal["slack"]
     url_env: EnvName = Field(description="Variable holding the webhook URL (the URL is the secret).")
     when: AnnounceWhen = Field(default_factory=lambda: AnnounceWhen())
     events: list[AnnounceEvent] = Field(
-        default_factory=lambda: _both_events(), min_length=1, description="What it hears of."
+        default_factory=lambda: _both_events(),
+        min_length=1,
+        description="What it hears of: opened, updated (public updates, status changes), resolved.",
     )
 
 
@@ -887,7 +955,7 @@ class NotificationsFile(FileModel):
     channels: list[Channel] = Field(default_factory=list)
     announce: list[AnnounceChannel] = Field(
         default_factory=list,
-        description="Channels told of incidents opening and resolving, by component or severity.",
+        description="Channels told of incidents opening, updating and resolving, by component or severity.",
     )
     subscribers: SubscribersSettings = Field(
         default_factory=lambda: SubscribersSettings(), description="Telling subscribers of public updates."

@@ -105,10 +105,14 @@ def untag(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[list[str | 
     current: type[BaseModel] | None = model
     parent: type[BaseModel] | None = model
     members: dict[str, type[BaseModel]] | None = None
+    mapping_form: type[BaseModel] | None = None  # a list field's other form, when it is a mapping
     for part in loc:
         if members is not None and isinstance(part, str) and part in members:
             current, members = members[part], None
             continue
+        if mapping_form is not None and isinstance(part, str):
+            current = mapping_form  # the key of a list field's mapping form (`links.issue`)
+        mapping_form = None
         out.append(part)
         parent = current
         if isinstance(part, int) or current is None:
@@ -117,7 +121,19 @@ def untag(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[list[str | 
         tagged = _tagged_union(info.annotation) if info is not None else None
         members = tagged[1] if tagged else None
         current = None if info is None or tagged else _unwrap_model(info.annotation)
+        if info is not None and typing.get_origin(info.annotation) is list:
+            mapping_form = _other_form(info.metadata)
     return out, parent
+
+
+def _other_form(metadata: Sequence[Any]) -> type[BaseModel] | None:
+    """The model of the mapping a list field reads too (its validator's `json_schema_input_type`)."""
+    for item in metadata:
+        accepted = getattr(item, "json_schema_input_type", None)
+        for member in typing.get_args(accepted):
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                return member
+    return None
 
 
 def allowed_keys(model: type[BaseModel]) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tidings.content.documents import read_front_matter, read_yaml
 from tidings.content.layout import FOLDERS, PEOPLE_FILE
+from tidings.content.model import links_as_written
 from tidings.errors import TidingsError
 from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME
 
@@ -228,10 +229,31 @@ def _pages(old: Any, new: Any) -> list[str]:
     return words
 
 
+def _links(old: Any, new: Any) -> list[str]:
+    """The related links' changes, by URL; the first form (a mapping) rewritten as a list is none.
+    A link whose URL changed and kept its text (the `Call` link `/zoom` moves) says so."""
+    before, after = dict(links_as_written(old)), dict(links_as_written(new))
+    gone = {url: text for url, text in before.items() if url not in after}
+    came = {url: text for url, text in after.items() if url not in before}
+    words = []
+    for url, text in after.items():
+        if url in came:
+            moved = [u for u, t in gone.items() if t == text]
+            if len(moved) == 1 and list(came.values()).count(text) == 1:
+                words.append(f"link {text or url}: {moved[0]} -> {url}")
+                del gone[moved[0]]
+            else:
+                words.append(f"link added: {text or url} ({url})")
+        elif before[url] != text:
+            words.append(f"link renamed: {before[url] or url} -> {text or url} ({url})")
+    return words + [f"link removed: {text or url} ({url})" for url, text in gone.items()]
+
+
 _TEXT_FIELDS = ("postmortem",)
 _HANDLED = {
     "title", "status", "severity", "published", "started_at", "acknowledged_at", "resolved_at", "reopened_at",
     "components", "updates", "notes", "alerts", "pages", "assignees", "runbooks", "labels", "postmortem",
+    "links",
 }  # fmt: skip
 
 
@@ -275,6 +297,7 @@ def _fields(o: dict[str, Any], n: dict[str, Any], new: Snapshot, old: Snapshot) 
     words += _added_removed("assignee", o.get("assignees"), n.get("assignees"))
     words += _added_removed("runbook", o.get("runbooks"), n.get("runbooks"), "linked", "unlinked")
     words += _added_removed("label", o.get("labels"), n.get("labels"))
+    words += _links(o.get("links"), n.get("links"))
     for key in _TEXT_FIELDS:
         if not o.get(key) and n.get(key):
             words.append(f"{key} added")

@@ -52,6 +52,7 @@ from tidings.store.git import RUNNER_EMAIL, RUNNER_NAME, GitError, commit, git
 from tidings.store.incident_file import (
     INCIDENTS,
     add_update,
+    links_seq,
     new_incident_path,
     parse_stamp,
     schema_modeline,
@@ -298,8 +299,9 @@ def _update(now: datetime, status: str, body: str, internal: bool, actor: Actor)
 
 
 def _actions(text: str, repo: StatusRepo) -> quick_actions.Parsed:
-    """The quick actions of a text (checked, `/assign` resolved) and the text left to store."""
-    return quick_actions.parse(text, repo.people)
+    """The quick actions of a text (checked, `/assign` resolved, `/component` ids known) and the
+    text left to store."""
+    return quick_actions.parse(text, repo.people, [c.id for c in repo.components])
 
 
 def _trailers(incident_id: str, actor: Actor) -> dict[str, str | Sequence[str]]:
@@ -321,6 +323,61 @@ def _not_before_start(data: CommentedMap, incident_id: str, now: datetime) -> No
         raise IncidentError(
             f"cannot change incident {incident_id} at {stamp(now)}: it starts at {stamp(started)}"
         )
+
+
+def _update_time(
+    data: CommentedMap,
+    incident_id: str,
+    actions: Sequence[quick_actions.QuickAction],
+    at: datetime | None,
+    now: datetime,
+    changes_status: bool,
+) -> datetime | None:
+    """When the update happened: `at` (--at) or an `/at` action, checked; None: now.
+
+    A backdated update goes into the timeline in time order. It cannot be in the future, nor before
+    the incident started; and it cannot change the status when later updates exist, since the
+    incident's status is that of its last update."""
+    given = [a for a in actions if a.name == "at"]
+    if at is not None and given:
+        raise IncidentError(f"{given[0].text}: the update's time is given twice (once is enough)")
+    when = at if at is not None else parse_stamp(given[0].args[0]) if given else None
+    if when is None:
+        _not_before_start(data, incident_id, now)
+        return None
+    what = f"cannot date an update {stamp(when)}"
+    if when > now:
+        raise IncidentError(f"{what}: that is in the future (it is {stamp(now)})")
+    moved = [a for a in actions if a.name == "started-at"]
+    started = parse_stamp(moved[-1].args[0] if moved else data.get("started_at"))
+    if started is not None and when < started:
+        raise IncidentError(
+            f"{what}: incident {incident_id} started at {stamp(started)}",
+            hint=f"if it began earlier, move its start: tidings incident set {incident_id} --started-at TIME",
+        )
+    times = [parse_stamp(u.get("at")) for u in data.get("updates") or [] if isinstance(u, Mapping)]
+    latest = max((t for t in times if t is not None), default=None)
+    if changes_status and latest is not None and when < latest:
+        raise IncidentError(
+            f"{what} that changes the status: the timeline goes on to {stamp(latest)}, and the "
+            "incident's status is that of its last update",
+            hint="add the backdated update without a status change, and change the status now",
+        )
+    return when
+
+
+def _status_then(data: CommentedMap, when: datetime, current: str) -> str:
+    """The incident's status at `when` as its timeline tells it: the status of the last update by
+    then (of the first one, for a time before it), or `current` when none comes after `when`."""
+    timeline = [
+        (t, str(u.get("status")))
+        for u in data.get("updates") or []
+        if isinstance(u, Mapping) and (t := parse_stamp(u.get("at"))) is not None
+    ]
+    if not timeline or all(t <= when for t, _ in timeline):
+        return current
+    before = [status for t, status in timeline if t <= when]
+    return before[-1] if before else timeline[0][1]
 
 
 def _body_lines(changes: Sequence[str], via: str) -> str:
@@ -372,6 +429,13 @@ def open_incident(
             raise IncidentError(
                 f"{action.text}: a new incident has no alerts yet; use it in an update of one that has"
             )
+        if action.name == "at":
+            raise IncidentError(
+                f"{action.text}: a new incident's first update is when it is opened; "
+                "to say it began earlier, use /started-at"
+            )
+    zone = repo.site.timezone
+    opening = quick_actions.resolve_times((*template_actions.actions, *first.actions), start, zone)
     incident_id, path = new_incident_path(root, title, start)
     rel = f"{INCIDENTS}/{incident_id}.md"
     data: dict[str, Any] = {
@@ -389,8 +453,8 @@ def open_incident(
             data[key].fa.set_flow_style()
     if values.get("policy"):
         data["policy"] = values["policy"]
-    if values.get("links"):
-        data["links"] = CommentedMap(values["links"])
+    if values.get("links"):  # written as a list, whichever form the template has
+        data["links"] = links_seq(values["links"])
     summary = template_actions.body.strip("\n")
     edit = new_editable(
         path,
@@ -399,7 +463,7 @@ def open_incident(
         body=summary + "\n" if summary else "",
         schema_modeline=schema_modeline("incident"),
     )
-    applied = quick_actions.apply([*template_actions.actions, *first.actions], edit, start)
+    applied = quick_actions.apply(opening, edit, start)
     current = applied.status
     if current == "resolved" and "resolved_at" not in edit.data:  # opened as resolved (after the fact)
         edit.data["resolved_at"] = stamp(start)
@@ -465,16 +529,22 @@ def _stage_changes(
     internal: bool = False,
     extra: Sequence[quick_actions.QuickAction] = (),
     opened_alerts: dict[str, EditableFile] | None = None,
+    at: datetime | None = None,
 ) -> _Staged | None:
     """Make the changes of `apply_changes` to `edit` and validate the result; None: nothing to change.
 
-    `opened_alerts`: alert records already open (and maybe changed by an earlier step), by id."""
+    `opened_alerts`: alert records already open (and maybe changed by an earlier step), by id.
+    `at` (or an `/at` action): when the update happened, if before `now` (see `_update_time`)."""
     data = edit.data
-    _not_before_start(data, incident_id, now)
     if status is not None:
         _choice(status, INCIDENT_STATUSES, "status")
     parsed = _actions(body, repo)
-    actions = [*extra, *parsed.actions]
+    actions = list(quick_actions.resolve_times([*extra, *parsed.actions], now, repo.site.timezone))
+    changes_status = status is not None or any(a.name in ("status", "resolve") for a in actions)
+    when = _update_time(data, incident_id, actions, at, now, changes_status)
+    backdated = when if when is not None and when < now else None
+    now = when or now  # the change is made as of then: resolved_at, an acknowledgement...
+    actions = [a for a in actions if a.name != "at"]
     on_alerts = [a for a in actions if a.name in quick_actions.ALERT_ACTIONS]
     # Whether a person writes in the incident with this update (alert_rules' false-alarm rule):
     # text of its own, a status, or an action on the incident itself. Nothing but alert actions is
@@ -504,9 +574,12 @@ def _stage_changes(
         text, is_internal = f"{said[:1].upper()}{said[1:]}{actor.by} (via {actor.via}).", True
     else:
         return None
-    add_update(data.setdefault("updates", CommentedSeq()), _update(now, current, text, is_internal, actor))
+    then = _status_then(data, backdated, current) if backdated else current
+    add_update(data.setdefault("updates", CommentedSeq()), _update(now, then, text, is_internal, actor))
     kind = "internal update" if is_internal else "update"
-    words = ([f"{kind} added ({current})"] if parsed.body else []) + changes
+    words = ([f"{kind} added ({then})"] if parsed.body else []) + changes
+    if backdated:
+        words.append(f"dated {stamp(backdated)}")
     texts = []
     for alert_id, record in records.items():
         check(record, rel_of(alert_id))
@@ -632,16 +705,18 @@ def apply_changes(
     verb: str = "Update",
     extra: Sequence[quick_actions.QuickAction] = (),
     subject: str | None = None,
+    at: datetime | None = None,
 ) -> Change:
     """Add a timeline update whose quick actions act on the incident; the core of update and resolve.
 
     The text left once quick-action lines are removed becomes the update (public unless
     `internal`). Actions or a status with no text left record an internal update saying what
-    changed. Nothing to change at all gives changed=False and no commit.
+    changed. Nothing to change at all gives changed=False and no commit. `at` (or `/at TIME` in
+    the body) dates the update earlier than `now`: it goes into the timeline in time order.
     """
     repo = load(root, alerts=False).repo
     rel, edit = _open(root, incident_id)
-    staged = _stage_changes(repo, incident_id, rel, edit, now, actor, body, status, internal, extra)
+    staged = _stage_changes(repo, incident_id, rel, edit, now, actor, body, status, internal, extra, at=at)
     if staged is None:
         return Change(incident_id, rel, False, f"nothing to change in incident {incident_id}")
     records = staged.write(root, edit.path)
@@ -669,23 +744,68 @@ def update_incident(
     status: str | None = None,
     internal: bool = False,
     do_commit: bool = True,
+    at: datetime | None = None,
 ) -> Change:
     """`tidings incident update`: a timeline update, with quick actions; IncidentError when empty."""
     if not body.strip() and status is None:
         raise IncidentError("nothing to update: give --body (text, quick actions or both) or --status")
-    return apply_changes(root, incident_id, now, actor, body, status, internal, do_commit)
+    return apply_changes(root, incident_id, now, actor, body, status, internal, do_commit, at=at)
 
 
 def resolve_incident(
-    root: Path, incident_id: str, now: datetime, actor: Actor, body: str = "", do_commit: bool = True
+    root: Path,
+    incident_id: str,
+    now: datetime,
+    actor: Actor,
+    body: str = "",
+    do_commit: bool = True,
+    at: datetime | None = None,
 ) -> Change:
-    """Resolve: status resolved, resolved_at now, and a resolved update (the body, or a default line)."""
+    """Resolve: status resolved, resolved_at now (or `at`), and a resolved update (the body, or a
+    default line)."""
     rel, edit = _open(root, incident_id)
     if edit.data.get("status") == "resolved":
         return Change(incident_id, rel, False, f"incident {incident_id} is already resolved")
     # Only quick actions, or nothing: the resolving update still says so, in public words.
     text = body if quick_actions.parse(body).body else f"{body}\nThis incident has been resolved.".strip()
-    return apply_changes(root, incident_id, now, actor, text, "resolved", verb="Resolve", do_commit=do_commit)
+    return apply_changes(
+        root, incident_id, now, actor, text, "resolved", verb="Resolve", do_commit=do_commit, at=at
+    )
+
+
+def set_fields(
+    root: Path,
+    incident_id: str,
+    now: datetime,
+    actor: Actor,
+    title: str | None = None,
+    severity: str | None = None,
+    components: Sequence[str] = (),
+    started_at: datetime | None = None,
+    do_commit: bool = True,
+) -> Change:
+    """`tidings incident set`: the title, severity, components' impacts (`ID=IMPACT`) or start, as
+    their quick actions (`/title`, `/severity`, `/component`, `/started-at`) set them, in one commit
+    with an internal update saying what changed."""
+    repo = load(root, alerts=False).repo
+    actions: list[quick_actions.QuickAction] = []
+    if title is not None:
+        if not title.strip():
+            raise IncidentError("--title: an incident needs a title")
+        actions.append(quick_actions.QuickAction("title", (title.strip(),), 0, "--title"))
+    if severity is not None:
+        value = _choice(severity, SEVERITIES, "severity")
+        actions.append(quick_actions.QuickAction("severity", (value,), 0, "--severity"))
+    impacts = parse_components(components, repo)
+    if impacts:
+        args = tuple(f"{c}={i}" for c, i in impacts.items())
+        actions.append(quick_actions.QuickAction("component", args, 0, "--component"))
+    if started_at is not None:
+        when = stamp(started_at)
+        actions.append(quick_actions.QuickAction("started-at", (when,), 0, f"--started-at {when}"))
+    if not actions:
+        raise IncidentError("nothing to set: give --title, --severity, --component or --started-at")
+    return apply_changes(root, incident_id, now, actor, extra=actions, do_commit=do_commit)
 
 
 def set_published(
@@ -870,7 +990,7 @@ def plan_commit_actions(root: Path, revs: str) -> list[CommitActions]:
         if FROM_TRAILER in message or _by_runner(root, sha):
             continue
         try:
-            parsed = quick_actions.parse(message, repo.people)
+            parsed = _actions(message, repo)
         except quick_actions.QuickActionError as exc:
             problems += [f"commit {sha[:12]} {p}" for p in exc.problems]
             continue

@@ -11,8 +11,10 @@ commit messages (`tidings incident quick-actions`). Three steps:
 3. `apply(actions, edit, now)`: the changes, made to an open `tidings.store.edit.EditableFile`; the
    caller saves (which validates) and commits.
 
-The actions: `/severity LEVEL`, `/status STATUS`, `/assign @person ...`, `/label ~label ...`,
-`/link URL` (the issue link), `/zoom URL` (the call link), `/publish`, `/resolve`; and on the
+The actions: `/severity LEVEL`, `/status STATUS`, `/title TEXT`, `/component ID=IMPACT ...`,
+`/started-at TIME`, `/assign @person ...`, `/label ~label ...`, `/link URL [text]` (adds a related
+link), `/zoom URL` (the call link), `/publish`, `/resolve`, `/at TIME` (when the update happened:
+`resolve_times` turns it into a time, and tidings.ops.incidents dates the update with it); and on the
 incident's alerts (ALERT_ACTIONS, which change alert records, so tidings.ops.incidents applies them
 through tidings.ops.alert_rules, not `apply`): `/ack-alerts`, `/resolve-alerts`, `/ignore-alerts
 [reason]`, and for one alert `/ack-alert ID`, `/resolve-alert ID`, `/ignore-alert ID [reason]`.
@@ -23,16 +25,26 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from tidings.content.diagnostics import did_you_mean
-from tidings.content.model import ID_PATTERN, INCIDENT_STATUSES, SEVERITIES, Person
+from tidings.content.model import (
+    ID_PATTERN,
+    IMPACTS,
+    INCIDENT_STATUSES,
+    LEGACY_LINK_TEXT,
+    SEVERITIES,
+    TIMESTAMP_YEARS,
+    Person,
+    links_as_written,
+)
 from tidings.errors import UsageError
 from tidings.store.edit import EditableFile
-from tidings.store.incident_file import reopen, stamp
+from tidings.store.incident_file import components_map, link_entry, links_list, parse_stamp, reopen, stamp
 
 # `/word` then a space or the end of the line: `/var/log is full` is a sentence, not an action.
 ACTION_LINE = re.compile(r"^[ \t]*/([A-Za-z][A-Za-z0-9_-]*)(?:[ \t]+(.*?))?[ \t]*$")
@@ -46,6 +58,11 @@ URL_UNSAFE = re.compile(r"[<>|\"\\`{}^]")
 # Slack sends mentions and links escaped: <@U123ABC>, <@U123ABC|name>, <https://x|label>.
 SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 SLACK_LINK = re.compile(r"^<([a-z][a-z0-9+.-]*://[^|>]+)(?:\|[^>]*)?>$")
+# `/at 09:12`: a time of day, today in the site's timezone (chat is no place to type offsets).
+CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+DEFAULT_IMPACT = "partial_outage"
+ISSUE_TEXT = LEGACY_LINK_TEXT["issue"]  # what `/link URL` without a text names, as it always did
+CALL_TEXT = LEGACY_LINK_TEXT["call"]  # the link `/zoom` sets
 
 
 @dataclass(frozen=True)
@@ -53,21 +70,27 @@ class Spec:
     name: str
     usage: str
     # "none", "one", "many"; "text": optional free text (a reason: apostrophes and all, never split);
-    # "id-text": an id, then optional free text
+    # "line": free text that must be there (a title); "id-text": an id, then optional free text;
+    # "url-text": a URL, then optional free text (what the link says)
     takes: str
 
 
+TIME_USAGE = "TIME: 2026-11-24T09:12:00Z, with an offset, or 09:12 (today, in the site's timezone)"
 SPECS: dict[str, Spec] = {
     s.name: s
     for s in (
         Spec("severity", "/severity critical|high|medium|low|unknown", "one"),
         Spec("status", "/status investigating|identified|monitoring|resolved", "one"),
+        Spec("title", "/title TEXT", "line"),
+        Spec("component", "/component ID=IMPACT [ID=IMPACT ...]", "many"),
+        Spec("started-at", f"/started-at TIME ({TIME_USAGE})", "one"),
         Spec("assign", "/assign @person [@person ...]", "many"),
         Spec("label", "/label ~label [~label ...]", "many"),
-        Spec("link", "/link URL (the issue link)", "one"),
+        Spec("link", "/link URL [text] (adds a related link; without a text, the issue link)", "url-text"),
         Spec("zoom", "/zoom URL (the call link)", "one"),
         Spec("publish", "/publish", "none"),
         Spec("resolve", "/resolve", "none"),
+        Spec("at", f"/at TIME (when the update happened; {TIME_USAGE})", "one"),
         Spec("ack-alerts", "/ack-alerts (acknowledge the incident's triggered alerts)", "none"),
         Spec("resolve-alerts", "/resolve-alerts (resolve the incident's open alerts)", "none"),
         Spec("ignore-alerts", "/ignore-alerts [reason] (the incident's alerts are false alarms)", "text"),
@@ -104,7 +127,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        # Line 0: not from a text but from a command's option (`tidings incident set --started-at`).
+        return f"line {self.line}: {self.message}" if self.line else self.message
 
 
 class QuickActionError(UsageError):
@@ -137,11 +161,34 @@ def _unslack(arg: str) -> str:
     return link.group(1) if link else arg
 
 
+def _unquoted(text: str) -> str:
+    """Text without one pair of quotes around all of it (`/title "DB down"`), straight or curly."""
+    for left, right in (('"', '"'), ("“", "”"), ("'", "'")):
+        if len(text) >= 2 and text.startswith(left) and text.endswith(right):
+            return text[1:-1].strip()
+    return text
+
+
 def _free_text(spec: Spec, raw: str, line: int) -> tuple[tuple[str, ...], list[Problem]]:
-    """`text` and `id-text` arguments: the words as written (a reason is no shell line to split)."""
+    """`text`, `line`, `id-text` and `url-text` arguments: the words as written (a reason or a
+    title is no shell line to split)."""
     raw = raw.strip()
     if spec.takes == "text":
         return ((raw,) if raw else ()), []
+    if spec.takes == "line":
+        text = _unquoted(raw)
+        if not text:
+            return (), [Problem(line, f"/{spec.name} needs an argument (usage: {spec.usage})")]
+        return (text,), []
+    if spec.takes == "url-text":
+        words = raw.split(None, 1)
+        if not words:
+            return (), [Problem(line, f"/{spec.name} needs an argument (usage: {spec.usage})")]
+        url, problem = _check_arg(spec, _unslack(words[0]))
+        if problem:
+            return (), [Problem(line, problem)]
+        text = _unquoted(words[1].strip()) if len(words) > 1 else ""
+        return ((url, text) if text else (url,)), []
     words = raw.split(None, 1)
     if not words:
         return (), [Problem(line, f"/{spec.name} needs an alert id (usage: {spec.usage})")]
@@ -151,7 +198,7 @@ def _free_text(spec: Spec, raw: str, line: int) -> tuple[tuple[str, ...], list[P
 
 
 def _check_args(spec: Spec, raw: str, line: int) -> tuple[tuple[str, ...], list[Problem]]:
-    if spec.takes in ("text", "id-text"):
+    if spec.takes in ("text", "line", "id-text", "url-text"):
         return _free_text(spec, raw, line)
     try:
         args = [_unslack(a) for a in shlex.split(raw)]
@@ -196,6 +243,20 @@ def _check_arg(spec: Spec, arg: str) -> tuple[str, str]:
             encoded = f"%{ord(char):02X}"
             return "", f"/{spec.name}: '{arg}' has a '{char}', which a URL cannot hold (write {encoded})"
         return arg, ""
+    if spec.name in ("at", "started-at"):
+        problem = time_problem(arg)
+        return ("", f"/{spec.name}: {problem}") if problem else (arg, "")
+    if spec.name == "component":
+        component, sep, impact = arg.partition("=")
+        impact = impact.strip().lower() if sep else DEFAULT_IMPACT
+        if not ID_PATTERN.match(component):
+            return "", f"/component: '{arg}' is not ID=IMPACT (usage: {spec.usage})"
+        if impact not in IMPACTS:
+            hint = did_you_mean(impact, IMPACTS)
+            return "", f"/component: impact '{impact}' is not one of: {', '.join(IMPACTS)}" + (
+                f" ({hint})" if hint else ""
+            )
+        return f"{component}={impact}", ""
     if spec.name in ALERT_ACTIONS:
         if not ID_PATTERN.match(arg):
             return "", f"/{spec.name}: '{arg}' is not an alert id (usage: {spec.usage})"
@@ -225,10 +286,13 @@ def _fence_after(fence: str, line: str) -> str:
     return "" if closes else fence
 
 
-def parse(text: str, people: Sequence[Person] | None = None) -> Parsed:
+def parse(
+    text: str, people: Sequence[Person] | None = None, components: Sequence[str] | None = None
+) -> Parsed:
     """Find the quick actions in `text`; QuickActionError listing every problem if any is wrong.
 
-    With `people`, `/assign` names are resolved to their ids too (see `resolve`).
+    With `people`, `/assign` names are resolved to their ids too, and with `components` the ids
+    `/component` names are checked (see `resolve`).
     """
     actions: list[QuickAction] = []
     problems: list[Problem] = []
@@ -252,9 +316,9 @@ def parse(text: str, people: Sequence[Person] | None = None) -> Parsed:
         problems += bad
         if not bad:
             actions.append(QuickAction(name, args, number, line.strip()))
-    if people is not None:
+    if people is not None or components is not None:
         try:
-            actions = list(resolve(actions, people))
+            actions = list(resolve(actions, people or (), components))
         except QuickActionError as exc:
             problems += exc.problems
     if problems:
@@ -263,13 +327,24 @@ def parse(text: str, people: Sequence[Person] | None = None) -> Parsed:
     return Parsed(tuple(actions), body if body.strip() else "")
 
 
-def resolve(actions: Iterable[QuickAction], people: Sequence[Person]) -> tuple[QuickAction, ...]:
-    """`/assign` names as person ids of people.yml (by id, or by Slack id); errors name the unknown."""
+def resolve(
+    actions: Iterable[QuickAction], people: Sequence[Person], components: Sequence[str] | None = None
+) -> tuple[QuickAction, ...]:
+    """`/assign` names as person ids of people.yml (by id, or by Slack id), and with `components`,
+    `/component` ids checked against the page's; errors name the unknown, with a did-you-mean."""
     ids = [p.id for p in people]
     by_slack = {p.chat["slack"]: p.id for p in people if p.chat.get("slack")}
     out: list[QuickAction] = []
     problems: list[Problem] = []
     for action in actions:
+        if action.name == "component" and components is not None:
+            for arg in action.args:
+                component = arg.partition("=")[0]
+                if component not in components:
+                    hint = did_you_mean(component, components) or f"components: {', '.join(components)}"
+                    problems.append(
+                        Problem(action.line, f"/component: unknown component '{component}' ({hint})")
+                    )
         if action.name != "assign":
             out.append(action)
             continue
@@ -289,6 +364,88 @@ def resolve(actions: Iterable[QuickAction], people: Sequence[Person]) -> tuple[Q
                 hint = did_you_mean(name, ids) or "people are listed in content/people.yml"
                 problems.append(Problem(action.line, f"/assign: unknown person '{name}' ({hint})"))
         out.append(QuickAction(action.name, tuple(found), action.line, action.text))
+    if problems:
+        raise QuickActionError(problems)
+    return tuple(out)
+
+
+def parse_time(text: str, now: datetime, zone: str) -> datetime:
+    """A time as `/at` and `/started-at` take it: ISO 8601 with an offset (or Z), or `HH:MM`, that
+    time today (the day of `now`) in `zone`. ValueError saying how to write it otherwise; an `HH:MM`
+    that a DST change skips or repeats is one, since it cannot be placed without guessing."""
+    clock_time = CLOCK_TIME.match(text)
+    if clock_time:
+        tz = ZoneInfo(zone)
+        day = now.astimezone(tz).date()
+        naive = datetime(day.year, day.month, day.day, int(clock_time.group(1)), int(clock_time.group(2)))
+        first, second = naive.replace(tzinfo=tz), naive.replace(tzinfo=tz, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            skipped = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive
+            what = "does not exist" if skipped else "happens twice"
+            raise ValueError(
+                f"{text} {what} on {day} in {zone} (the clocks change): write it with an offset, "
+                f"as in {naive.isoformat()}{_offset(first)}"
+            )
+        return first
+    return _timestamp(text)
+
+
+def _timestamp(text: str) -> datetime:
+    """An ISO 8601 time with an offset, within the years content files allow; ValueError otherwise."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        example = "write 2026-11-24T09:12:00Z, 2026-11-24T10:12:00+01:00 or 09:12"
+        raise ValueError(f"'{text}' is not a time: {example}") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"'{text}' has no timezone offset: add one, as in {text}Z or {text}+01:00")
+    low, high = TIMESTAMP_YEARS
+    try:
+        year = parsed.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not low <= year <= high:
+        raise ValueError(f"'{text}' is out of range: times are between the years {low} and {high}")
+    return parsed
+
+
+def time_problem(text: str) -> str:
+    """What is wrong with `text` as a TIME (`parse_time`'s forms), or "": its form only, since a time
+    of day is placed, and may turn out not to exist, on the day it is used."""
+    if CLOCK_TIME.match(text):
+        return ""
+    try:
+        _timestamp(text)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _offset(when: datetime) -> str:
+    return when.isoformat()[-6:]
+
+
+def resolve_times(actions: Iterable[QuickAction], now: datetime, zone: str) -> tuple[QuickAction, ...]:
+    """`/at` and `/started-at` with their times as stamps (`HH:MM` placed on the day of `now` in
+    `zone`); QuickActionError for a time that cannot be placed, or a second `/at`."""
+    out: list[QuickAction] = []
+    problems: list[Problem] = []
+    seen_at = False
+    for action in actions:
+        if action.name not in ("at", "started-at"):
+            out.append(action)
+            continue
+        if action.name == "at":
+            if seen_at:
+                problems.append(Problem(action.line, "/at: a second /at; an update happens once"))
+                continue
+            seen_at = True
+        try:
+            when = parse_time(action.args[0], now, zone)
+        except ValueError as exc:
+            problems.append(Problem(action.line, f"/{action.name}: {exc}"))
+            continue
+        out.append(replace(action, args=(stamp(when),)))
     if problems:
         raise QuickActionError(problems)
     return tuple(out)
@@ -332,20 +489,72 @@ def _add_to_list(data: CommentedMap, key: str, values: Iterable[str]) -> list[st
     return added
 
 
-def _set_link(data: CommentedMap, key: str, url: str) -> bool:
-    links = data.get("links")
-    if not isinstance(links, dict):
-        links = data["links"] = CommentedMap()
-    if links.get(key) == url:
-        return False
-    links[key] = url
-    return True
+def _add_link(data: CommentedMap, url: str, text: str) -> str | None:
+    """Add a related link, or give a linked URL this text; words for the change, or None.
+
+    The file's links are rewritten as a list only when they change (`links_list`)."""
+    current = links_as_written(data.get("links"))
+    same = next((i for i, (u, _) in enumerate(current) if u == url), None)
+    if same is None:
+        links_list(data).append(link_entry(url, text))
+        return f"link added: {text} ({url})"
+    old = current[same][1]
+    if old == text:
+        return None
+    links_list(data)[same]["text"] = text
+    return f"link renamed: {old or url} -> {text} ({url})"
+
+
+def _set_call(data: CommentedMap, url: str) -> str | None:
+    """`/zoom`: the `Call` link is this URL (one call per incident, as GitLab keeps one Zoom link)."""
+    current = links_as_written(data.get("links"))
+    if (url, CALL_TEXT) in current:
+        return None
+    call = next((i for i, (u, t) in enumerate(current) if t == CALL_TEXT), None)
+    if call is None or any(u == url for u, _ in current):
+        return _add_link(data, url, CALL_TEXT)
+    links_list(data)[call]["url"] = url
+    return f"link {CALL_TEXT}: {current[call][0]} -> {url}"
+
+
+def _set_component(data: CommentedMap, component: str, impact: str) -> str | None:
+    impacts = components_map(data)
+    old = impacts.get(component)
+    if old == impact:
+        return None
+    impacts[component] = impact
+    return f"{component} added ({impact})" if old is None else f"{component} {old} -> {impact}"
+
+
+def _set_start(data: CommentedMap, when: str, now: datetime, action: QuickAction) -> str | None:
+    """Move `started_at`; QuickActionError when the new start would come after what happened since."""
+    old = data.get("started_at")
+    new = parse_stamp(when)
+    if new is None or parse_stamp(old) == new:
+        return None
+    later = [(new > now, f"it is after the time of this change ({stamp(now)})")]
+    for key, what in (("acknowledged_at", "acknowledged"), ("resolved_at", "resolved")):
+        then = parse_stamp(data.get(key))
+        later.append((then is not None and new > then, f"it was {what} at {data.get(key)}"))
+    first = [parse_stamp(u.get("at")) for u in data.get("updates") or [] if isinstance(u, dict)]
+    earliest = min((t for t in first if t is not None), default=None)
+    if earliest is not None:
+        later.append((new > earliest, f"its timeline starts at {stamp(earliest)}"))
+    why = [reason for wrong, reason in later if wrong]
+    if why:
+        raise QuickActionError(
+            [Problem(action.line, f"{action.text}: the incident cannot start then: {why[0]}")]
+        )
+    data["started_at"] = when
+    return f"started_at {old} -> {when}"
 
 
 def apply(actions: Iterable[QuickAction], edit: EditableFile, now: datetime) -> Applied:
-    """Make the actions' changes to an incident open for editing (resolve `/assign` first).
+    """Make the actions' changes to an incident open for editing (`resolve` and `resolve_times` first).
 
-    ALERT_ACTIONS change alert records, not this file: they are left to tidings.ops.incidents."""
+    ALERT_ACTIONS change alert records, not this file, and `/at` dates the update the caller adds:
+    both are left to tidings.ops.incidents. A start that cannot be (after the incident was resolved,
+    say) is a QuickActionError."""
     data = edit.data
     result = Applied()
     for action in actions:
@@ -364,9 +573,25 @@ def apply(actions: Iterable[QuickAction], edit: EditableFile, now: datetime) -> 
         elif action.name == "label":
             result.changes += [f"label {label}" for label in _add_to_list(data, "labels", action.args)]
         elif action.name in ("link", "zoom"):
-            key = "issue" if action.name == "link" else "call"
-            if _set_link(data, key, action.args[0]):
-                result.changes.append(f"{key} link {action.args[0]}")
+            url = action.args[0]
+            if action.name == "link":  # without a text, the issue link, as `/link URL` always set
+                said = _add_link(data, url, action.args[1] if len(action.args) > 1 else ISSUE_TEXT)
+            else:
+                said = _set_call(data, url)
+            if said:
+                result.changes.append(said)
+        elif action.name == "title":
+            if data.get("title") != action.args[0]:
+                data["title"] = action.args[0]
+                result.changes.append(f'title changed to "{action.args[0]}"')
+        elif action.name == "component":
+            parts = [_set_component(data, *arg.split("=", 1)) for arg in action.args]
+            if any(parts):
+                result.changes.append("components: " + ", ".join(p for p in parts if p))
+        elif action.name == "started-at":
+            said = _set_start(data, action.args[0], now, action)
+            if said:
+                result.changes.append(said)
         elif action.name == "publish" and not data.get("published"):
             data["published"] = True
             result.changes.append("published")

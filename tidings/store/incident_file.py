@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from tidings.content.layout import FOLDERS, SCHEMA_DIR
-from tidings.content.model import slugify
+from tidings.content.model import links_as_written, slugify
 
 INCIDENTS = next(f.path for f in FOLDERS if f.kind == "incident")
 MAINTENANCE = next(f.path for f in FOLDERS if f.kind == "maintenance")
@@ -138,6 +138,54 @@ def reopen(data: CommentedMap, at: datetime) -> None:
         data.insert(list(data).index("started_at") + 1, "reopened_at", stamp(at))
     data.pop("resolved_at", None)
     data.pop("acknowledged_at", None)
+
+
+# --- components and related links ------------------------------------------------------------------
+
+# The keys `components:` follows in a file, nearest first: a new one goes in its usual place.
+_BEFORE_COMPONENTS = ("reopened_at", "resolved_at", "acknowledged_at", "started_at")
+
+
+def components_map(data: CommentedMap) -> CommentedMap:
+    """The incident's `components:` (component id -> impact), made in its usual place when missing."""
+    found = data.get("components")
+    if isinstance(found, CommentedMap):
+        return found
+    impacts = CommentedMap(found) if isinstance(found, dict) else CommentedMap()
+    if "components" in data:
+        data["components"] = impacts
+        return impacts
+    after = next((k for k in _BEFORE_COMPONENTS if k in data), None)
+    data.insert(list(data).index(after) + 1 if after else len(data), "components", impacts)
+    return impacts
+
+
+# --- related links ---------------------------------------------------------------------------------
+
+
+def link_entry(url: str, text: str | None) -> CommentedMap:
+    """One related link as the files keep it: `{url: ..., text: ...}` on a line of its own."""
+    entry = CommentedMap([("url", url)])
+    if text:
+        entry["text"] = text
+    entry.fa.set_flow_style()
+    return entry
+
+
+def links_seq(value: Any) -> CommentedSeq:
+    """Related links given in either form (a template's, say) as a new file writes them: a list."""
+    return CommentedSeq(link_entry(url, text or None) for url, text in links_as_written(value))
+
+
+def links_list(data: CommentedMap) -> CommentedSeq:
+    """The incident's `links:` as a list, for a change to them: the first form (a mapping of issue,
+    chat and call) is rewritten as the list it means, so a file changes form only when its links do."""
+    links = data.get("links")
+    if isinstance(links, CommentedSeq):
+        return links
+    seq = links_seq(links)
+    data["links"] = seq  # in its place among the keys, when it was there
+    return seq
 
 
 # --- new files -------------------------------------------------------------------------------------
