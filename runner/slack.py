@@ -282,7 +282,7 @@ def parse_command(form: Mapping[str, str]) -> Command:
         problem = time_problem(at)
         if problem:
             # The answer repeats what was typed: escaped, so `at:<!channel>` mentions no one.
-            raise CommandError(slack_escape(f"`at:{at}`: {problem}"))
+            raise CommandError(f"`at:{at}`: {problem}")
     if action == "comment" and not text.strip():
         raise CommandError("`/incident comment <id> <text>`: what should the comment say?")
     if action in ("ack", "timeline", "alerts") and text.strip():
@@ -547,7 +547,7 @@ class SlackCommands:
         try:
             command = parse_command(form_of(base64.b64decode(record["body"])))
         except CommandError as exc:  # checked on receipt; only a changed parser gets here
-            return Reply(f":warning: {exc}")
+            return Reply(f":warning: {slack_escape(str(exc))}")
         return run_command(root, repo, command, now, trailers)
 
     def failed(self) -> Reply:
@@ -604,8 +604,8 @@ def slack_endpoint(worker: Callable[[], Worker], state: Path) -> Callable[[Reque
             return _unauthorized("this signed request was seen before (a replay)")
         try:
             command = parse_command(form_of(body))
-        except CommandError as exc:
-            return JSONResponse(_error(str(exc)).json())
+        except CommandError as exc:  # it may repeat what was typed: escaped, as every reply is
+            return JSONResponse(_error(slack_escape(str(exc))).json())
         the_worker = worker()
         quick = await asyncio.to_thread(read_only, the_worker.root, command)
         if quick is not None:
