@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -215,10 +216,13 @@ def create_app(
         """The escalation tick, in a thread, every `every` seconds; a failing tick is logged, not fatal."""
         while True:
             try:
-                await asyncio.to_thread(tick, clone, clock.now())
+                await asyncio.to_thread(tick, clone, clock.now(), stopping=stopping)
             except Exception:
                 log.exception("escalation tick failed; trying again in %.0f s", every)
             await asyncio.sleep(every)
+
+    # Set by a graceful stop: the escalation tick, running in a thread, then sends nothing more.
+    stopping = threading.Event()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -250,6 +254,7 @@ def create_app(
         finally:
             # A graceful stop (SIGTERM; uvicorn has stopped accepting): the worker first, which
             # finishes the batch in hand and pushes it, then the rest.
+            stopping.set()  # the tick begins no further send (a thread cannot be cancelled)
             tasks[0].cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[0]

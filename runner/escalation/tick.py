@@ -36,6 +36,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -538,6 +539,7 @@ def _send(
     clock: Callable[[], datetime],
     env: Mapping[str, str] | None,
     sender: Sender | None,
+    stopping: threading.Event | None = None,
 ) -> None:
     """Step 3: every channel of every page ours to send, each result in the ledger at once."""
     settings = repo.notifications
@@ -563,6 +565,8 @@ def _send(
         for channel in channels:
             if channel.id in ledger.results.get(page.key, {}):
                 continue  # sent before a crash; only the remaining channels go out
+            if stopping is not None and stopping.is_set():
+                raise Stopping
             allowed = networks(settings.allow_networks)
             attempted = deliver(channel, message, settings.retry, sleep, clock, env, sender, allowed)
             ledger.add({"key": page.key, "channel": channel.id, "at": stamp(clock()), **vars(attempted)})
@@ -571,15 +575,30 @@ def _send(
         ledger.add({"key": page.key, "complete": True, **missing})
 
 
+class Stopping(Exception):
+    """A graceful stop came while a page waited to be tried again: leave it for the next start."""
+
+
 def tick(
     clone: Clone,
     now: datetime,
     sleep: Callable[[float], None] = time.sleep,
     env: Mapping[str, str] | None = None,
     sender: Sender | None = None,
+    stopping: threading.Event | None = None,
 ) -> TickResult:
-    """One escalation tick at `now` (record, send, record); safe to run twice or at once."""
+    """One escalation tick at `now` (record, send, record); safe to run twice or at once.
+
+    `stopping` (set by a graceful stop of `runner serve`): no further send is begun and a retry's
+    wait ends at once. What is left is recorded as pending and ours, so the next start sends it
+    with the same key (the crash case "between 2 and 3" above), and the stop stays bounded even
+    with hundreds of pages to channels that time out."""
     started = time.monotonic()
+    if stopping is not None:
+
+        def sleep(seconds: float) -> None:
+            if stopping.wait(seconds):
+                raise Stopping
 
     def clock() -> datetime:  # the tick's time: `now`, moved on by the real time the tick takes
         return now + timedelta(seconds=time.monotonic() - started)
@@ -589,10 +608,15 @@ def tick(
         me = runner_id(clone.state)
         ledger = Ledger(clone.state)
         for _ in range(MAX_PASSES):
+            if stopping is not None and stopping.is_set():
+                break
             repo, to_send = _record(clone, now, me, ledger, result)
             if repo is None or not to_send:
                 break
-            _send(repo, to_send, ledger, result, sleep, clock, env, sender)
+            try:
+                _send(repo, to_send, ledger, result, sleep, clock, env, sender, stopping)
+            except Stopping:
+                break
     return result
 
 

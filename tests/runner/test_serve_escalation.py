@@ -85,3 +85,85 @@ def test_alerts_pages_and_an_ack_link_in_one_runner(clone, paging, http_receiver
     git(clone, "fsck", "--strict")
     assert load(clone).errors == []
     assert Counter(r.headers["Idempotency-Key"] for r in http_receiver.at("/slack")) == received
+
+
+def test_sigterm_while_pages_hang_stops_in_bounded_time_and_the_rest_go_out_after(
+    clone, http_receiver, tmp_path
+):
+    """The only channel accepts connections and never answers: a tick with a dozen pages would try
+    for minutes. A SIGTERM stops the runner in seconds (exit 0); the pages it had not begun are
+    sent by the next start, once each, when the channel is fixed."""
+    import signal
+    import socket
+    import threading
+
+    from tests.runner.conftest import ACK_SECRET, HOOK_SECRET, commit_all
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    accepted: list[socket.socket] = []
+
+    def swallow() -> None:  # take every connection, answer none
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=swallow, daemon=True).start()
+    settings = clone / ".gitlab" / "notifications.yml"
+
+    def channel(url: str) -> None:
+        settings.write_text(
+            "runner_url: https://runner.test/\n"
+            "retry: {attempts: 3, backoff_seconds: 1, timeout_seconds: 3}\n"
+            "allow_networks: [127.0.0.0/8]\n"
+            f"channels:\n  - {{id: hook, kind: webhook, url: '{url}', secret_env: TEST_HOOK_SECRET}}\n"
+        )
+        commit_all(clone, "Page through one webhook")
+
+    channel(f"http://127.0.0.1:{silent.getsockname()[1]}/hook")
+    env = {
+        "TIDINGS_ACK_SECRET": ACK_SECRET,
+        "TEST_HOOK_SECRET": HOOK_SECRET,
+        "SOURCE_DATE_EPOCH": str(int(NOW.timestamp())),
+    }
+    runner = Runner(clone, args=("--tick-seconds", "0.5"), env=env, log=tmp_path / "runner.log")
+    runner.start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(runner.post, [_storm(n) for n in range(12)])) == [200] * 12
+        wait_for(lambda: accepted, timeout=60, what="a page on its way to the silent channel")
+        assert runner.process is not None
+        runner.process.send_signal(signal.SIGTERM)
+        # Bounded: the send in hand (3 s), the batch in hand, and slack for a busy machine; without
+        # the stop, 12 pages x 3 tries x 3 s take minutes.
+        assert runner.process.wait(timeout=40) == 0
+        tried = len(accepted)
+        assert tried < 12 * 3  # it did not go on trying them all
+
+        silent.close()
+        runner.process = None
+        channel(f"{http_receiver.url}/hook")
+        runner.start()
+
+        def all_sent():
+            repo = _remote_repo(clone, tmp_path)
+            storms = [i for i in repo.incidents if i.title.startswith("Storm alert")]
+            pages = [p for i in storms for p in i.pages]
+            done = len(storms) == 12 and pages and all(p.state in ("sent", "failed") for p in pages)
+            return pages if done else None
+
+        pages = wait_for(all_sent, timeout=120, what="every page sent or given up")
+        runner.wait_idle()
+        received = Counter(r.headers["Idempotency-Key"] for r in http_receiver.at("/hook"))
+        assert all(n == 1 for n in received.values()), received  # none twice
+        sent = {p.key for p in pages if p.state == "sent"}
+        assert sent <= set(received)  # every page recorded as sent went out, once
+        everything = {p.key for i in _remote_repo(clone, tmp_path).incidents for p in i.pages}
+        assert set(received) <= everything  # (the demo's open incidents are paged too)
+        assert len(sent) >= 12 - tried  # at least those it never began went out after the restart
+    finally:
+        if runner.process and runner.process.poll() is None:
+            runner.kill()
