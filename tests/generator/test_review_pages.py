@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.generator.test_internal import Page, read
+from tests.tidings.test_review_metrics import NOW as METRICS_NOW
+from tests.tidings.test_review_metrics import _repo as metrics_repo
 from tidings.generator.build import build
 from tidings.generator.internal import build_internal
 
@@ -134,3 +136,15 @@ def test_the_internal_site_lists_reviews_and_open_items_per_owner_overdue_first(
     assert "reviews/index.html" in read(out, "index.html").links  # in the navigation
     overview = " ".join(" ".join(read(out, "index.html").text).split())
     assert "3 open action items from post-incident reviews, 1 overdue." in overview
+
+
+def test_the_internal_metrics_page_shows_them(make_repo, monkeypatch, tmp_path):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(METRICS_NOW.timestamp())))
+    out = tmp_path / "internal"
+    build_internal(metrics_repo(make_repo), out)
+    html = (out / "metrics/index.html").read_text()
+    assert '<tr><th scope="row">Review started</th><td>1</td><td>1 d 2 h</td>' in html
+    assert (
+        "1 of 2 resolved incidents without a review. Action items: 4 (1 done, 2 open, 1 dropped), 33% done"
+        in html
+    )
