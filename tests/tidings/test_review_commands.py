@@ -125,6 +125,8 @@ def test_list_shows_action_items_overdue_first_and_filters(repo: Path) -> None:
 def test_list_overdue_follows_the_clock(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1786000000")  # 2026-08-06: nothing is late yet
     assert tidings("review", "list", "--overdue", repo).output == "no overdue action items\n"
+    (repo / f"content/reviews/{API}.md").unlink()
+    assert tidings("review", "list", repo).output == "no reviews (content/reviews/)\n"
 
 
 def test_the_timeline_is_read_from_the_incident_with_annotations_joined(repo: Path) -> None:
@@ -158,3 +160,29 @@ def test_the_timeline_is_read_from_the_incident_with_annotations_joined(repo: Pa
     review = result.repo.get("reviews", API)
     noted = [e for e in timeline(result.repo, review) if "Done by hand." in e.notes]  # type: ignore[arg-type]
     assert [e.update for e in noted] == ["rollback1"]
+
+
+def test_open_pushes_and_a_review_someone_pushed_first_wins(repo: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    _git(repo, "remote", "add", "origin", str(remote))
+    _git(repo, "push", "-q", "-u", "origin", "main")
+    other = tmp_path / "other"
+    _git(tmp_path, "clone", "-q", str(remote), str(other))
+
+    pushed = tidings("review", "open", DNS, "--push", repo)
+    assert pushed.exit_code == 0, pushed.output
+    assert (
+        _git(remote, "log", "-1", "--format=%s", "main").strip() == f"Open review of incident {DNS} by amara"
+    )
+
+    # Jonas, in a clone that has not fetched, starts the same review and pushes: the remote's wins,
+    # his commit is dropped (as a conflicting push always is) and he is told where the review is.
+    late = tidings(
+        "review", "open", DNS, "--push", "--author", "Jonas Weber <jonas.weber@example.com>", other
+    )
+    assert late.exit_code == 2
+    assert f"incident {DNS} has a review already: content/reviews/{DNS}.md" in late.output
+    assert _git(other, "rev-parse", "HEAD") == _git(remote, "rev-parse", "main")
+    assert "reset: moving to HEAD~1" in _git(other, "reflog")  # committed, met the conflict, dropped
+    assert "authors: [amara]" in (other / f"content/reviews/{DNS}.md").read_text()

@@ -71,5 +71,8 @@ def list_command(root: Path, overdue: bool, owner: str | None, fmt: str) -> None
         return
     for summary in found:
         click.echo("\n".join(_summary_text(summary)))
-    if not found and (overdue or owner):
-        click.echo("no overdue action items" if overdue else f"no action items owned by {owner}")
+    if not found:
+        if overdue:
+            click.echo("no overdue action items" + (f" owned by {owner}" if owner else ""))
+        else:
+            click.echo(f"no action items owned by {owner}" if owner else "no reviews (content/reviews/)")
