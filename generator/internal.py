@@ -32,6 +32,7 @@ from tidings import clock
 from tidings.content import urls
 from tidings.content.load import load
 from tidings.content.model import AlertRecord, Incident, Schedule, StatusRepo
+from tidings.content.review_checks import today
 from tidings.generator.build import BuildResult
 from tidings.generator.charts import CHARTS, charts
 from tidings.generator.internal_subscribers import subscribers_page
@@ -47,6 +48,7 @@ from tidings.ops.metrics import Metrics, compute, default_start, time_to_acknowl
 from tidings.ops.metrics_report import format_duration, to_csv, to_json
 from tidings.ops.oncall import Shift, shift_at, shifts
 from tidings.ops.policies import policies_for
+from tidings.ops.reviews import action_items, by_owner, timeline
 
 # Left in every internal site beside write.MARKER: a folder with MARKER and without this one holds
 # a public site, which an internal build must never replace (it would publish the internal pages).
@@ -225,14 +227,19 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
         "alert_list_path": urls.alert_list_path,
         "alert_filters": urls.ALERT_FILTERS,
         "alert_counts": alert_counts,
+        "review_path": urls.review_path,
+        "incidents_by_id": incidents,
     }
 
     def page(path: str, template: str, **context: Any) -> Output:
         return Output(path, _page(env, f"internal_site/{template}", path, {**shared, **context}))
 
+    open_items = action_items(repo, today(repo, now), open_only=True)
     yield page(
         urls.INDEX,
         "index.html",
+        open_items=len(open_items),
+        overdue_items=sum(o.overdue for o in open_items),
         active=site.active_incidents,
         states=site.states,
         overall=site.overall,
@@ -253,6 +260,26 @@ def render_internal(repo: StatusRepo, now: datetime, env: Environment) -> Iterat
             escalation=escalation,
             policy=escalation[0] if escalation else None,  # for templates written before `escalation`
             records=sorted(alerts_of.get(incident.id, []), key=lambda a: (a.first_seen, a.id)),
+            reviews=repo.reviews_of(incident.id),
+        )
+    day = today(repo, now)
+    items = action_items(repo, day)  # every item, for the review pages; the index shows the open ones
+    yield page(
+        urls.REVIEWS_INDEX,
+        "reviews.html",
+        reviews=sorted(repo.reviews, key=lambda r: (r.created_at, r.id), reverse=True),
+        owners=by_owner([o for o in items if o.item.status == "open"]),
+        day=day,
+    )
+    for review in repo.reviews:
+        yield page(
+            urls.review_path(review),
+            "review.html",
+            review=review,
+            title=review.heading(incidents),
+            timeline=timeline(repo, review),
+            items=[o for o in items if o.review.id == review.id],
+            public_sections=set(repo.site.reviews.public_sections),
         )
     for listing in list_pages:
         yield page(listing.path, "alerts.html", listing=listing)

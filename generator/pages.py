@@ -118,10 +118,11 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
 
     for incident in repo.incidents:
         path = urls.incident_path(incident)
-        context = {**shared, "incident": incident}
-        yield Output(
-            path, _page(env, "incident.html", path, context), _key(context_key, path, incident.digest)
-        )
+        # The public part of its review, if published (tidings.content.public decided what that is).
+        reviews = repo.reviews_of(incident.id)
+        context = {**shared, "incident": incident, "review": reviews[0] if reviews else None}
+        key = _key(context_key, path, incident.digest, *(r.digest for r in reviews))
+        yield Output(path, _page(env, "incident.html", path, context), key)
 
     for component in repo.components:
         path = urls.component_path(component)

@@ -247,6 +247,9 @@ def test_no_wcag_aa_violations(internal_demo, http_server, scheme):
         "alerts/status/all.html",
         f"alerts/{FLAPPING}.html",
         f"alerts/{REPLICA_LAG}.html",
+        "reviews/index.html",
+        "reviews/2026-07-08-api-errors.html",
+        "incidents/2026-07-08-api-errors.html",  # it links to its review
     ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

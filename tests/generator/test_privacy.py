@@ -175,7 +175,63 @@ events:
   - {at: 2026-03-20T09:01:00Z, event: acknowledged, by: alice, reason: ALERT-REASON-MARKER}
 """
 
+REVIEW = """\
+---
+title: REVIEW-TITLE-MARKER
+incidents: [queue-delays, secret]
+created_at: 2026-03-20T12:00:00Z
+published_at: 2026-03-20T13:00:00Z
+authors: [alice]
+annotations:
+  - at: 2026-03-20T09:05:00Z
+    note: REVIEW-ANNOTATION-MARKER
+  - at: 2026-03-20T08:00:00Z
+    note: REVIEW-LONE-ANNOTATION-MARKER
+action_items:
+  - title: REVIEW-ACTION-TITLE-MARKER
+    owner: alice
+    due: 2026-04-01
+    issue: https://gitlab.example.com/REVIEW-ACTION-ISSUE-MARKER
+    priority: high
+---
+REVIEW-PREAMBLE-MARKER
+
+## Summary
+
+The queue backed up; @review-mention-marker fixed it.
+
+## Customer impact
+
+Jobs started late.
+
+## Contributing factors
+
+REVIEW-FACTORS-MARKER
+
+## What went well
+
+REVIEW-WENT-WELL-MARKER
+
+## Timeline notes
+
+REVIEW-OWN-SECTION-MARKER
+"""
+
+DRAFT_REVIEW = """\
+---
+incidents: [queue-delays]
+created_at: 2026-03-20T12:00:00Z
+---
+## Summary
+
+DRAFT-REVIEW-SUMMARY-MARKER
+"""
+
 MARKERS = [
+    "REVIEW-TITLE-MARKER", "REVIEW-ANNOTATION-MARKER", "REVIEW-LONE-ANNOTATION-MARKER",
+    "REVIEW-ACTION-TITLE-MARKER", "REVIEW-ACTION-ISSUE-MARKER", "REVIEW-PREAMBLE-MARKER",
+    "review-mention-marker", "REVIEW-FACTORS-MARKER", "REVIEW-WENT-WELL-MARKER", "REVIEW-OWN-SECTION-MARKER",
+    "DRAFT-REVIEW-SUMMARY-MARKER",
     "alice-marker", "oncall-marker", "author-marker", "INTERNAL-UPDATE-MARKER", "NOTE-MARKER",
     "ALERT-FINGERPRINT-MARKER", "LABEL-MARKER", "ISSUE-LINK-MARKER", "CHAT-LINK-MARKER", "CALL-LINK-MARKER",
     "UNPUBLISHED-TITLE-MARKER", "UNPUBLISHED-BODY-MARKER", "UNPUBLISHED-SUMMARY-MARKER",
@@ -206,6 +262,9 @@ def built(make_repo, tmp_path, monkeypatch):
             "content/oncall/policies/default.yml": POLICY,
             ".gitlab/notifications.yml": NOTIFICATIONS,
             "content/alerts/prometheus-0123456789ab.yml": ALERT,
+            "content/reviews/queue-delays.md": REVIEW,
+            # A draft: nothing of it is public, though its incident is.
+            "content/reviews/draft.md": DRAFT_REVIEW.replace("[queue-delays]", "[2026-03-14-api-errors]"),
         }
     )
     out = tmp_path / "public"
@@ -233,6 +292,8 @@ def test_public_parts_are_there_and_mentions_are_redacted(built):
     assert "Queued jobs start late." in page and "A fix is out" in page
     assert "Incident Responder is looking, with Incident Responder." in page
     assert "support@example.com" in page  # an e-mail address is not a mention
+    review = page[page.index("Post-incident review") :]
+    assert "The queue backed up; Incident Responder fixed it." in review and "Jobs started late." in review
     maintenance = (built / "maintenance" / "network.html").read_text()
     assert "Network work with Incident Responder" in maintenance
     assert "Planned by Incident Responder." in maintenance

@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "runner": "tidings.cli.runner:runner",
     "oncall": "tidings.cli.oncall:oncall",
     "incident": "tidings.cli.incident:incident",
+    "review": "tidings.cli.review:review",
     "alert": "tidings.cli.alert:alert",
     "import": "tidings.cli.importer:import_group",
     "init": "tidings.cli.init:init",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tidings import clock
+from tidings.content import review_checks
 from tidings.content.diagnostics import Diagnostic, did_you_mean
 from tidings.content.documents import Document
 from tidings.content.layout import (
@@ -72,6 +73,9 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("alert", ("incident",), "incident"),
     Reference("alert", ("events", "*", "incident"), "incident"),
     Reference("people", ("people", "*", "contact", "*", "channel"), "channel"),
+    Reference("review", ("incidents", "*"), "incident"),
+    Reference("review", ("authors", "*"), "person"),
+    Reference("review", ("action_items", "*", "owner"), "person"),
 )
 
 
@@ -273,6 +277,7 @@ def check_duplicate_files(parsed: Sequence[Parsed]) -> list[Diagnostic]:
         "runbook": "runbook",
         "template": "template",
         "alert": "alert",
+        "review": "review",
     }
     seen: dict[tuple[str, str], str] = {}
     for p in parsed:
@@ -560,6 +565,7 @@ def check_repo(
         )
     for p in parsed:
         out += check_file(p.doc, p.checkable, now)
+    out += review_checks.check_reviews(repo, parsed, now)
     return out
 
 

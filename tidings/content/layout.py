@@ -11,6 +11,7 @@ INTEGRATIONS_FILE = ".gitlab/integrations.yml"
 NOTIFICATIONS_FILE = ".gitlab/notifications.yml"
 SCHEMA_DIR = ".gitlab/schemas"
 ALERTS_DIR = "content/alerts"
+REVIEWS_DIR = "content/reviews"
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,22 @@ FOLDERS: tuple[Folder, ...] = (
     Folder("policy", "content/oncall/policies", (".yml", ".yaml"), markdown=False),
     # What the runner received, kept for triage: internal, and many (a noisy team writes thousands).
     Folder("alert", ALERTS_DIR, (".yml",), markdown=False),
+    # Post-incident reviews: front matter (incidents, annotations, action items) + Markdown sections.
+    Folder("review", REVIEWS_DIR, (".md",), markdown=True),
 )
 
 # Entries of content/ that are ours; anything else there is probably a typo and gets a warning.
 KNOWN_CONTENT_ENTRIES = frozenset(
-    {"incidents", "maintenance", "runbooks", "oncall", "people.yml", "templates", "alerts", "README.md"}
+    {
+        "incidents",
+        "maintenance",
+        "runbooks",
+        "oncall",
+        "people.yml",
+        "templates",
+        "alerts",
+        "reviews",
+        "README.md",
+    }
 )
 KNOWN_ONCALL_ENTRIES = frozenset({"schedules", "policies", "README.md"})

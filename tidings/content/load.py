@@ -48,6 +48,7 @@ from tidings.content.model import (
     NotificationsFile,
     PeopleFile,
     Policy,
+    Review,
     Runbook,
     Schedule,
     SiteFile,
@@ -164,6 +165,7 @@ DOMAIN: dict[str, type[FromFile]] = {
     "schedule": Schedule,
     "policy": Policy,
     "alert": AlertRecord,
+    "review": Review,
 }
 
 
@@ -404,6 +406,7 @@ def load(
         integrations=integrations,
         notifications=notifications,
         alerts=_domain(parsed, "alert", AlertRecord),
+        reviews=_domain(parsed, "review", Review),
     )
 
     config_docs = (site_doc, people_doc, integrations_doc, notifications_doc)

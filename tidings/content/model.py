@@ -12,7 +12,7 @@ import ipaddress
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, cast
@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tidings.content.payload_paths import PathSyntaxError, parse_path
+from tidings.content.review_sections import Section, split_sections
 
 Severity = Literal["critical", "high", "medium", "low", "unknown"]
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "unknown")
@@ -197,6 +198,26 @@ class SubscribeSettings(FileModel):
     webhooks: bool = Field(True, description="Offer webhook subscriptions besides e-mail.")
 
 
+class ReviewSettings(FileModel):
+    """Post-incident reviews (content/reviews/): what the public sees of them, which incidents need one."""
+
+    public_sections: list[Id] = Field(
+        default_factory=lambda: ["summary", "customer_impact"],
+        description="Sections of a published review shown on its incidents' public pages, by key: the "
+        "heading as an id ('## Customer impact' is customer_impact). Every other section, the timeline, "
+        "its annotations and the action items stay internal.",
+    )
+    required_for: list[Severity] = Field(
+        default_factory=list,
+        description="Severities whose resolved incidents need a review: validate warns about one that has "
+        "none `within_days` after it was resolved. Empty: none is required.",
+    )
+    within_days: int = Field(14, ge=0, description="Days after an incident is resolved a review is due.")
+    since: date | None = Field(
+        None, description="Only incidents resolved on or after this date need one (older history does not)."
+    )
+
+
 class SiteFile(FileModel):
     """`.gitlab/status-page.yml`: GitLab's keys (`services`, `incidents`) plus site settings."""
 
@@ -212,6 +233,9 @@ class SiteFile(FileModel):
     feeds: FeedSettings = Field(default_factory=lambda: FeedSettings())
     subscribe: SubscribeSettings | None = Field(
         None, description="Subscriptions by e-mail and webhook; without it the page offers none."
+    )
+    reviews: ReviewSettings = Field(
+        default_factory=lambda: ReviewSettings(), description="Post-incident reviews (content/reviews/)."
     )
 
 
@@ -587,6 +611,65 @@ class PolicyFile(FileModel):
     repeat_after_minutes: int = Field(
         15, ge=1, description="Minutes from a round's last rule to the start of the next round."
     )
+
+
+# --- content/reviews/*.md ------------------------------------------------------------------------
+
+ActionStatus = Literal["open", "done", "dropped"]
+ACTION_STATUSES: tuple[str, ...] = ("open", "done", "dropped")
+Priority = Literal["critical", "high", "medium", "low"]
+
+
+class ActionItem(FileModel):
+    """A change the team promised after an incident: who does it, by when, where it is tracked."""
+
+    title: Text
+    owner: Id = Field(description="The person (content/people.yml id) who sees it done.")
+    due: date = Field(description="The day it is due (in the site's timezone); open after it: overdue.")
+    issue: Url | None = Field(None, description="The issue that tracks the work.")
+    status: ActionStatus = "open"
+    priority: Priority | None = None
+
+    def overdue(self, today: date) -> bool:
+        """Still open after its due day."""
+        return self.status == "open" and self.due < today
+
+
+class Annotation(FileModel):
+    """A reviewer's note on the timeline: on one update (by its id), on what happened at a time, or a
+    moment of its own that no incident recorded (a deploy, say)."""
+
+    note: Text
+    update: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = Field(
+        None, description="The id of an update of one of the review's incidents."
+    )
+    at: Timestamp | None = Field(None, description="The time of the timeline entries it is about.")
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Annotation:
+        if self.update is None and self.at is None:
+            raise PydanticCustomError(
+                "annotation_target", "an annotation needs 'update' (an update id) or 'at'"
+            )
+        return self
+
+
+class ReviewFile(FileModel):
+    """Front matter of `content/reviews/<id>.md`, a post-incident review; the Markdown body holds its
+    sections (`## Summary`, `## Customer impact`, ...). The timeline is not written here: it is read
+    from the incidents (updates, notes, alerts, pages) whenever the review is shown."""
+
+    title: Text | None = Field(None, description="Default: 'Review: ' and the first incident's title.")
+    incidents: list[Id] = Field(min_length=1, description="The incidents it reviews.")
+    created_at: Timestamp = Field(description="When the review was started.")
+    published_at: Timestamp | None = Field(
+        None,
+        description="When it was published: from then its public sections show on its published "
+        "incidents' pages. None: a draft, internal only.",
+    )
+    authors: list[Id] = Field(default_factory=list, description="People (content/people.yml ids) writing it.")
+    annotations: list[Annotation] = Field(default_factory=list)
+    action_items: list[ActionItem] = Field(default_factory=list)
 
 
 # --- .gitlab/integrations.yml ----------------------------------------------------------------------
@@ -974,6 +1057,7 @@ FILE_MODELS: dict[str, type[FileModel]] = {
     "integrations": IntegrationsFile,
     "notifications": NotificationsFile,
     "alert": AlertFile,
+    "review": ReviewFile,
 }
 
 
@@ -1060,6 +1144,28 @@ class AlertRecord(FromFile, AlertFile):
         return next((e.at for e in reversed(self.events) if e.event == "acknowledged"), None)
 
 
+class Review(FromFile, ReviewFile):
+    """A post-incident review: its front matter, its id and path, and its Markdown sections."""
+
+    body: str = ""
+
+    @property
+    def preamble(self) -> str:
+        """Text before the first section heading."""
+        return split_sections(self.body)[0]
+
+    @property
+    def sections(self) -> list[Section]:
+        return split_sections(self.body)[1]
+
+    def heading(self, incidents: dict[str, Incident]) -> str:
+        """Its title, or 'Review: ' and its first incident's title."""
+        if self.title:
+            return self.title
+        first = incidents.get(self.incidents[0])
+        return f"Review: {first.title if first else self.incidents[0]}"
+
+
 class Runbook(FromFile, RunbookFile):
     body: str = ""
 
@@ -1093,10 +1199,11 @@ class StatusRepo:
     notifications: NotificationsFile = field(default_factory=lambda: NotificationsFile())
     # Alert records: internal, and left out (empty) where a caller does not need them (a public build).
     alerts: tuple[AlertRecord, ...] = ()
+    reviews: tuple[Review, ...] = ()
     _index: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, kind: str, id: str) -> object | None:
-        """Look up a component, incident, maintenance, runbook, person, schedule or policy by id."""
+        """Look up a component, incident, maintenance, runbook, person, schedule, policy or review by id."""
         if not self._index:
             for name in (
                 "groups",
@@ -1109,6 +1216,11 @@ class StatusRepo:
                 "policies",
                 "integrations",
                 "alerts",
+                "reviews",
             ):
                 self._index[name] = {item.id: item for item in getattr(self, name)}
         return self._index[kind].get(id)
+
+    def reviews_of(self, incident_id: str) -> list[Review]:
+        """The reviews that name the incident (one, unless validate complains)."""
+        return [r for r in self.reviews if incident_id in r.incidents]

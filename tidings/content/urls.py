@@ -78,6 +78,14 @@ def runbook_path(runbook: Item) -> str:
     return f"runbooks/{_id(runbook)}.html"
 
 
+REVIEWS_INDEX = "reviews/index.html"
+
+
+def review_path(review: Item) -> str:
+    """A post-incident review's page (internal site only; the public sees its part on the incident's)."""
+    return f"reviews/{_id(review)}.html"
+
+
 def schedule_calendar_path(schedule: Item) -> str:
     return f"oncall/{_id(schedule)}.ics"
 

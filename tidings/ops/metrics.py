@@ -50,6 +50,16 @@ Alerts (the records of content/alerts/, read when the repo is loaded with them):
 - By hour of day and day of week, in the given timezone (the site's): the incidents of the period by
   when they started, the alert records by when they were first seen; every hour and weekday listed,
   zeros included.
+
+Post-incident reviews (content/reviews/), for the resolved incidents of the period:
+
+- Time to review: from an incident's resolution to the start (`created_at`) of the review that names
+  it, and to its publication (`published_at`), over the incidents that have one (that have a
+  published one); `unreviewed` counts the resolved incidents without a review, never as zero or as
+  forever. False alarms are left out, as from MTTA and MTTR.
+- Action items: those of the reviews of the period's incidents, each once: how many, done, dropped,
+  open and overdue (open after their due day, on `now`'s day in the timezone); the done share is
+  done over those not dropped.
 """
 
 from __future__ import annotations
@@ -180,6 +190,36 @@ class ComponentUptime:
 
 
 @dataclass(frozen=True)
+class ReviewFigures:
+    """Post-incident reviews of the period's resolved incidents, and their action items."""
+
+    resolved: int  # resolved incidents of the period, false alarms left out
+    to_review: Stat  # resolution -> review created, over the reviewed ones
+    to_publish: Stat  # resolution -> review published, over those with a published review
+    items: int = 0
+    done: int = 0
+    dropped: int = 0
+    overdue: int = 0
+
+    @property
+    def unreviewed(self) -> int:
+        return self.resolved - self.to_review.count
+
+    @property
+    def open(self) -> int:
+        return self.items - self.done - self.dropped
+
+    @property
+    def done_share(self) -> float | None:
+        """Done over the items not dropped (None without any)."""
+        kept = self.items - self.dropped
+        return self.done / kept if kept else None
+
+
+NO_REVIEWS = ReviewFigures(0, Stat(0, None, None), Stat(0, None, None))
+
+
+@dataclass(frozen=True)
 class Metrics:
     """Every figure of one period (and optionally one component)."""
 
@@ -202,6 +242,7 @@ class Metrics:
     alerts_by_component: tuple[AlertFigures, ...] = ()
     hours: tuple[TimeSlot, ...] = ()  # 24, from 00:00
     weekdays: tuple[TimeSlot, ...] = ()  # 7, from Monday
+    reviews: ReviewFigures = NO_REVIEWS
 
     @property
     def false_alarms(self) -> int:
@@ -332,6 +373,42 @@ def _months(incidents: Iterable[Incident], start: datetime, end: datetime, zone:
     return out
 
 
+def review_figures(
+    repo: StatusRepo,
+    incidents: Sequence[Incident],
+    now: datetime,
+    zone: ZoneInfo,
+    false_alarms: Collection[str],
+) -> ReviewFigures:
+    """Time to review and action-item completion for `incidents` (see the module's rules)."""
+    reviews = {r.id: r for i in incidents for r in repo.reviews_of(i.id)}
+    created, published, resolved = [], [], 0
+    for incident in incidents:
+        duration = incident.duration
+        if incident.id in false_alarms or incident.status != "resolved" or duration is None:
+            continue
+        resolved += 1
+        mine = repo.reviews_of(incident.id)
+        if not mine:
+            continue
+        end = incident.started_at + duration
+        created.append(min(r.created_at for r in mine) - end)
+        times = [r.published_at for r in mine if r.published_at is not None]
+        if times:
+            published.append(min(times) - end)
+    day = now.astimezone(zone).date()
+    items = [item for r in reviews.values() for item in r.action_items]
+    return ReviewFigures(
+        resolved=resolved,
+        to_review=Stat.of(created),
+        to_publish=Stat.of(published),
+        items=len(items),
+        done=sum(i.status == "done" for i in items),
+        dropped=sum(i.status == "dropped" for i in items),
+        overdue=sum(i.overdue(day) for i in items),
+    )
+
+
 def default_start(repo: StatusRepo, now: datetime) -> datetime:
     """Where a period without a start begins: when the first incident started (or 90 days before now)."""
     first = min((i.started_at for i in repo.incidents), default=None)
@@ -445,4 +522,5 @@ def compute(
         alerts_by_component=tuple(by_alert_component),
         hours=tuple(hours),
         weekdays=tuple(weekdays),
+        reviews=review_figures(repo, chosen, now, zone, false_alarms),
     )

@@ -5,8 +5,9 @@ with their offset; text gives durations in words ("1 h 20 min") and says which f
 and which a median. CSV is one tidy table, `section,key,name,metric,value`, one figure a row, so
 a spreadsheet can pivot it: sections are `period`, `overall`, `severity`, `component`, `week`,
 `month`, `longest` and `uptime`, then for the alert records `alerts` (key `all`),
-`alert_integration`, `alert_component`, and `hour` and `weekday` (incidents and alerts by local
-hour of day and day of week). Shares are fractions (0.25), not percents.
+`alert_integration`, `alert_component`, `hour` and `weekday` (incidents and alerts by local
+hour of day and day of week), and `reviews` (time to review, action items). Shares are fractions
+(0.25), not percents.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tidings.ops.metrics import AlertFigures, Figures, Metrics, Stat, TimeSlot
+from tidings.ops.metrics import AlertFigures, Figures, Metrics, ReviewFigures, Stat, TimeSlot
 
 FORMATS = ("text", "json", "csv")
 # Titles longer than this are cut in the text table (the id beside them is whole).
@@ -35,7 +36,10 @@ RULES = (
     "Time to acknowledge an alert = its first acknowledgement - the start of the firing it answered "
     "(first_seen, or its last reopening), over acknowledged records that are not ignored. "
     "Hours of the day and days of the week are in the metrics' timezone: incidents by start, "
-    "alerts by first seen."
+    "alerts by first seen. "
+    "Time to review = the review's created_at (or published_at) - resolved_at, over the period's resolved "
+    "incidents that have a review (a published one); action items are those of their reviews, overdue "
+    "when still open after their due day; the done share is done over the items not dropped."
 )
 
 
@@ -89,6 +93,23 @@ def _alert_figures(f: AlertFigures) -> dict[str, Any]:
         "acknowledged": f.tta.count,
         "unacknowledged": f.unacknowledged,
         "tta_seconds": _stat(f.tta),
+    }
+
+
+def _reviews(r: ReviewFigures) -> dict[str, Any]:
+    return {
+        "resolved_incidents": r.resolved,
+        "reviewed": r.to_review.count,
+        "unreviewed": r.unreviewed,
+        "time_to_review_seconds": _stat(r.to_review),
+        "published": r.to_publish.count,
+        "time_to_publish_seconds": _stat(r.to_publish),
+        "action_items": r.items,
+        "done": r.done,
+        "dropped": r.dropped,
+        "open": r.open,
+        "overdue": r.overdue,
+        "done_share": _share(r.done_share),
     }
 
 
@@ -160,6 +181,7 @@ def to_dict(m: Metrics) -> dict[str, Any]:
             "hours": [_slot(s) for s in m.hours],
             "weekdays": [_slot(s) for s in m.weekdays],
         },
+        "reviews": _reviews(m.reviews),
     }
 
 
@@ -220,6 +242,14 @@ def to_csv(m: Metrics) -> str:
             key = f"{s.key:02d}" if section == "hour" else str(s.key)
             rows.append((section, key, s.label, "incidents", s.incidents))
             rows.append((section, key, s.label, "alerts", s.alerts))
+    for metric, value in data["reviews"].items():
+        if isinstance(value, dict):  # a Stat: its mean and median
+            for stat in ("mean", "median"):
+                rows.append(
+                    ("reviews", "all", "Reviews", metric.replace("_seconds", f"_{stat}_seconds"), value[stat])
+                )
+        else:
+            rows.append(("reviews", "all", "Reviews", metric, value))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(("section", "key", "name", "metric", "value"))
@@ -324,7 +354,34 @@ def to_text(m: Metrics) -> str:
         bar = "#" * (round(width * b.incidents / most) if most else 0)
         lines.append(f"{b.label}  {b.incidents:>4}  {bar}".rstrip())
     lines += _alerts_text(m)
+    lines += _reviews_text(m.reviews)
     return "\n".join(lines) + "\n"
+
+
+def _reviews_text(r: ReviewFigures) -> list[str]:
+    """Time to review and the action items' completion."""
+    lines = ["", "Post-incident reviews of the period's resolved incidents:", ""]
+    lines += _table(
+        ["", "incidents", "mean", "median"],
+        [
+            [
+                "time to review (started)",
+                str(r.to_review.count),
+                *map(format_duration, (r.to_review.mean, r.to_review.median)),
+            ],
+            [
+                "time to publish",
+                str(r.to_publish.count),
+                *map(format_duration, (r.to_publish.mean, r.to_publish.median)),
+            ],
+        ],
+    )
+    if r.unreviewed:
+        lines += ["", f"{r.unreviewed} of {r.resolved} resolved incidents have no review (left out)."]
+    done = "-" if r.done_share is None else f"{100 * r.done_share:.0f}% done"
+    counts = f"{r.items} ({r.done} done, {r.open} open, {r.dropped} dropped)"
+    lines += ["", f"Action items: {counts}, {done}, {r.overdue} overdue."]
+    return lines
 
 
 def _percent(share: float | None) -> str:
