@@ -136,7 +136,7 @@ def test_the_first_form_is_read_as_the_list_it_means_and_left_as_it_is(repo: Pat
         ("Chat", "https://chat.example.com/lumen/channels/inc-1481"),
         ("Call", "https://meet.example.com/inc-1481"),
     ]
-    assert tidings(repo, "validate", "--strict").exit_code == 0
+    assert only_the_demos_overdue_item(tidings(repo, "validate"))
     shown = tidings(repo, "incident", "show", API)
     assert "  link: Chat https://chat.example.com/lumen/channels/inc-1481\n" in shown.output
     data = json.loads(tidings(repo, "incident", "show", API, "--format", "json").output)
@@ -180,7 +180,7 @@ def test_a_link_added_to_a_file_of_the_first_form_migrates_it_on_write(repo: Pat
         "  issue: https://gitlab.example.com/lumen/ops/-/issues/1533\n"
         in (repo / "content/incidents/2026-09-11-dns-resolution.md").read_text()
     )
-    assert tidings(repo, "validate", "--strict").exit_code == 0
+    assert only_the_demos_overdue_item(tidings(repo, "validate"))
 
 
 def test_mistakes_in_either_form_point_at_the_line_with_a_did_you_mean(repo: Path) -> None:
@@ -310,3 +310,8 @@ def test_the_internal_page_lists_the_links_and_the_public_site_never_shows_them(
     )
     for url in ("grafana.example.com", "chat.example.com/lumen", "meet.example.com/inc-1481", "issues/1481"):
         assert url not in public, url
+
+
+def only_the_demos_overdue_item(run) -> bool:
+    """Valid, and warned only of the demo's overdue review action item (it has one on purpose)."""
+    return run.exit_code == 0 and run.output.endswith("[overdue-action-item]\n0 errors, 1 warning\n")
