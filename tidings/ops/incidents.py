@@ -791,9 +791,10 @@ def summary(incident: Incident) -> dict[str, Any]:
 
 def details(incident: Incident) -> dict[str, Any]:
     """Everything `show --format json` gives: the front matter as the model reads it, id and body."""
-    data = incident.model_dump(
-        mode="json", exclude={"digest", "source"} if incident.source is None else {"digest"}
-    )
+    # source and example only where set: most incidents are neither imported nor examples
+    exclude = {"digest"} | ({"source"} if incident.source is None else set())
+    exclude |= set() if incident.example else {"example"}
+    data = incident.model_dump(mode="json", exclude=exclude)
     return {"id": data.pop("id"), **data}
 
 
