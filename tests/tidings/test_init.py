@@ -278,6 +278,14 @@ def test_init_commits_everything_it_wrote_so_the_first_incident_commit_holds_onl
     assert len(_git(root, "log", "--format=%H").split()) == 2
     assert _git(root, "status", "--porcelain") == ""
 
+    # The scaffold's example is marked, and metrics say they left it out rather than count it.
+    assert [i.id for i in load(root).repo.incidents if i.example] == ["example-incident"]
+    report = _run(["metrics"], root)
+    assert report.returncode == 0, report.stderr
+    first, examples = report.stdout.splitlines()[:2]
+    assert first.endswith("all components: 1 (1 unpublished)")
+    assert examples == "Left out: 1 example incident (`example: true`)."
+
 
 def test_without_a_git_identity_init_commits_as_itself_and_says_so(tmp_path: Path) -> None:
     root = tmp_path / "status"
