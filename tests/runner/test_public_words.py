@@ -1,5 +1,6 @@
 """Publishing an incident the runner opened from an alert warns while its public text is the alert's:
-`tidings incident publish`, `/publish` from the command line and from Slack."""
+`tidings incident publish`, `/publish` from the command line and from Slack, and `runner apply`'s
+own mistakes (an unknown integration is a usage error with a did-you-mean)."""
 
 from __future__ import annotations
 
@@ -146,3 +147,21 @@ def test_slack_declare_names_the_incident_once(clone, slack_client):
     (declared,) = {i.id for i in load(clone).repo.incidents} - before
     assert answer["blocks"][0]["text"]["text"].count(declared) == 1, answer
     assert answer["text"].count(declared) == 1, answer
+
+
+def test_runner_apply_with_an_unknown_integration_is_a_usage_error_with_a_did_you_mean(clone, tmp_path):
+    payload = tmp_path / "cpu.json"
+    payload.write_text(json.dumps(ALERT))
+    head = git(clone, "rev-parse", "HEAD")
+    run = tidings("runner", "apply", payload, clone, "--source", "generic", "--integration", "uptime-check")
+    assert run.exit_code == 2, run.output
+    assert "no generic integration 'uptime-check' in .gitlab/integrations.yml" in run.stderr
+    assert "did you mean 'uptime-checks'?" in run.stderr
+    nope = tidings("runner", "apply", payload, clone, "--source", "generic", "--integration", "nope")
+    assert nope.exit_code == 2 and "its generic integrations: uptime-checks, synthetics" in nope.stderr
+    kind = tidings("runner", "apply", payload, clone, "--source", "generic", "--integration", "prometheus")
+    assert (
+        kind.exit_code == 2
+        and "integration 'prometheus' takes alertmanager payloads, not generic" in kind.stderr
+    )
+    assert git(clone, "rev-parse", "HEAD") == head  # nothing applied
