@@ -54,7 +54,7 @@ from tidings.content.model import (
     StatusRepo,
     slugify,
 )
-from tidings.content.model_errors import diagnostics_from
+from tidings.content.model_errors import diagnostics_from, with_site_timezone
 from tidings.content.public import public_item
 
 log = logging.getLogger(__name__)
@@ -429,7 +429,7 @@ def load(
         )
     diagnostics.extend(checks.check_heartbeats(integrations_doc))
     diagnostics.extend(checks.check_contact_rules(people_doc, notifications_doc))
-    diagnostics = sorted(set(diagnostics), key=sort_key)
+    diagnostics = sorted(set(with_site_timezone(diagnostics, site.timezone)), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}
     return LoadResult(repo=repo, diagnostics=diagnostics, public=public)
