@@ -406,6 +406,13 @@ def open_incident(
         edit.data["resolved_at"] = stamp(start)
     if first.body:
         text, internal = first.body, False
+    elif edit.data.get("published"):
+        # Said before the file's own check ("no public update"), which names no way out.
+        raise IncidentError(
+            "a published incident needs public words: its first update is what customers read",
+            hint="give it (--body TEXT), or open it unpublished and later "
+            "'tidings incident publish ID --body TEXT'",
+        )
     else:
         text, internal = f"Opened{actor.by} (via {actor.via}).", True
     edit.data["updates"] = CommentedSeq([_update(start, current, text, internal, actor)])
