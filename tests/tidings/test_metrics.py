@@ -594,3 +594,22 @@ def test_the_readme_examples_are_what_the_command_prints(github):
     assert f"({m.incidents} incidents, {m.months[0].label} to {m.months[-1].label})" in words
     mean, median = format_duration(m.overall.mttr.mean), format_duration(m.overall.mttr.median)
     assert f"MTTR is {mean} mean and {median} median" in words
+
+
+def test_a_time_without_an_offset_is_hinted_in_the_site_s_timezone_on_that_date(make_repo, monkeypatch):
+    berlin = make_repo(name="berlin")  # MINIMAL_SITE: Europe/Berlin
+    summer = "write '2026-07-01T00:00:00+02:00' (its offset on that date), or in UTC '2026-06-30T22:00:00Z'"
+    # ROOT after the option, as README writes commands, and before it: the same repo's zone.
+    for args in (("--from", "2026-07-01T00:00:00", berlin), (berlin, "--from", "2026-07-01T00:00:00")):
+        run = tidings("metrics", *args)
+        assert run.exit_code == 2, run.output
+        assert "'2026-07-01T00:00:00' has no timezone offset: if it is Europe/Berlin time (the site's), " in (
+            run.stderr
+        )
+        assert summer in run.stderr
+    monkeypatch.chdir(berlin / "content")  # no ROOT: the repo the working directory is in
+    winter = tidings("oncall", "at", "2026-01-15T09:00:00")
+    assert (
+        winter.exit_code == 2
+        and "write '2026-01-15T09:00:00+01:00' (its offset on that date)" in winter.stderr
+    )

@@ -435,6 +435,18 @@ def load(
     return LoadResult(repo=repo, diagnostics=diagnostics, public=public)
 
 
+def site_timezone(root: Path) -> str:
+    """The site's timezone, reading the site file only; UTC when it is missing or does not validate.
+
+    For hints on error paths (a time without an offset on the command line), where loading the
+    whole repo to say which offset to write would cost a large repo seconds."""
+    path = Path(root) / SITE_FILE
+    if not path.is_file():
+        return "UTC"
+    site = _validate(read_yaml(path, SITE_FILE), "site")
+    return site.timezone if isinstance(site, SiteFile) else "UTC"
+
+
 def _check_alert_files(root: Path, cache: ParseCache | None, incidents: set[str]) -> list[Diagnostic]:
     """Every alert record checked (its own diagnostics, and the incidents it names) without keeping it.
 
