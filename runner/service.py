@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from tidings import clock
+from tidings.content.diagnostics import did_you_mean
 from tidings.content.load import load
 from tidings.content.model import Integration
-from tidings.errors import TidingsError
+from tidings.errors import TidingsError, UsageError
 from tidings.runner.apply import Outcome, apply_event, commit_subject
 from tidings.runner.remote import Clone, Published
 from tidings.runner.sources import parse
@@ -22,6 +23,10 @@ CONFLICT_RETRIES = 3
 
 class UnknownIntegration(TidingsError, LookupError):
     pass
+
+
+class NoSuchIntegration(UsageError, UnknownIntegration):
+    """--integration names none of the repo's integrations of the payload's kind: a usage error (exit 2)."""
 
 
 class RepoInvalid(TidingsError):
@@ -39,12 +44,25 @@ def find_integration(root: Path, integration_id: str | None, kind: str) -> tuple
     result = load(root, alerts=False)
     if result.errors:
         raise RepoInvalid(f"{len(result.errors)} error(s) in the status repo; run 'tidings validate'")
-    candidates = [i for i in result.repo.integrations if i.kind == kind and (integration_id in (None, i.id))]
-    if not candidates:
-        raise UnknownIntegration(
-            f"no {kind} integration {integration_id or ''} in .gitlab/integrations.yml".strip()
+    integrations = result.repo.integrations
+    candidates = [i for i in integrations if i.kind == kind and (integration_id in (None, i.id))]
+    if candidates:
+        return result.repo, candidates[0]
+    if integration_id is None:
+        raise UnknownIntegration(f"no {kind} integration in .gitlab/integrations.yml")
+    same = next((i for i in integrations if i.id == integration_id), None)
+    if same is not None:
+        raise NoSuchIntegration(
+            f"integration {integration_id!r} takes {same.kind} payloads, not {kind}",
+            hint=f"pass --source {same.kind}, or another integration",
         )
-    return result.repo, candidates[0]
+    of_kind = [i.id for i in integrations if i.kind == kind]
+    hint = did_you_mean(integration_id, of_kind) or (
+        f"its {kind} integrations: {', '.join(of_kind)}" if of_kind else f"it has no {kind} integration"
+    )
+    raise NoSuchIntegration(
+        f"no {kind} integration {integration_id!r} in .gitlab/integrations.yml", hint=hint
+    )
 
 
 def commit_outcome(root: Path, outcome: Outcome) -> str | None:

@@ -339,7 +339,14 @@ def _done(change: Change, command: Command, headline: str) -> Reply:
     blocks = [_section(text)]
     if details:
         blocks.append(_context(slack_escape(details) + commit))
-    return Reply(f"{headline} ({change.incident_id})", "in_channel", blocks)
+    # Said to the channel, where the person who published reads the answer (README "Public words").
+    blocks += [_section(f":warning: {slack_escape(warning)}") for warning in change.warnings]
+    return Reply(_naming(headline, change.incident_id), "in_channel", blocks)
+
+
+def _naming(headline: str, identity: str) -> str:
+    """The answer's plain text (notifications, screen readers): the headline, naming the id once."""
+    return headline if identity in headline else f"{headline} ({identity})"
 
 
 def _timeline(incident: Incident, zone: str) -> Reply:
@@ -465,9 +472,10 @@ def run_command(
                 components=command.components,
                 template=command.template,
             )
-            title = slack_escape(one_line(command.title or change.incident_id))
+            # Without a title (the template's), the id alone: not "*<id>* (`<id>`)".
+            title = f"*{slack_escape(one_line(command.title))}* " if command.title else ""
             return _done(
-                change, command, f":rotating_light: Incident declared: *{title}* (`{change.incident_id}`)"
+                change, command, f":rotating_light: Incident declared: {title}(`{change.incident_id}`)"
             )
         if command.action == "comment":
             # A comment is internal, unless it publishes the incident: then it is the public update.
@@ -523,7 +531,7 @@ def _alert_changed(root: Path, command: Command, now: datetime, actor: Actor) ->
     blocks = [_section(f"{headline} by {_mention(command)}")]
     if details or commit:
         blocks.append(_context("; ".join([*details, *([commit] if commit else [])])))
-    return Reply(f"{headline} ({result.alert_id})", "in_channel", blocks)
+    return Reply(_naming(headline, result.alert_id), "in_channel", blocks)
 
 
 def entry_record(body: bytes, now: datetime) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from tidings.generator.charts import CHARTS
 from tidings.generator.internal import INTERNAL_MARKER, build_internal
 from tidings.generator.problems import BuildFailed
 from tidings.generator.write import UnsafeOutput
+from tidings.ops.scaffold import Answers, create
 
 # The demo's alert records: the replica lag's (triggered, on the unpublished incident) and a
 # flapping probe's (ignored, no incident).
@@ -628,3 +629,15 @@ def test_long_alert_lists_are_cut_into_pages(make_repo, tmp_path, monkeypatch):
         for href in Page(path.read_text()).links:
             if not href.startswith(("http", "#", "mailto:")):
                 assert (path.parent / href.split("#")[0]).resolve().is_file(), (path, href)
+
+
+def test_a_new_repo_s_metrics_page_gives_no_rate_and_leaves_the_example_out(tmp_path):
+    now = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)
+    root = create(tmp_path / "status", Answers(), now, git_init=False).root
+    build_internal(root, tmp_path / "internal", now=now)
+    text = " ".join(" ".join(read(tmp_path / "internal", "metrics/index.html").text).split())
+    # The example started yesterday: a day and a half is no period for a rate, and it is no incident.
+    assert "0 incidents started from" in text and "(1 example left out)" in text
+    assert "too short a period for a rate (a week's needs 7 days)." in text and "a month" not in text
+    figures = json.loads((tmp_path / "internal/metrics/metrics.json").read_text())
+    assert figures["frequency"]["per_week_mean"] is None and figures["examples_left_out"] == 1

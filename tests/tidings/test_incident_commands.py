@@ -209,7 +209,7 @@ def test_template_errors(repo: Path) -> None:
             ("--title", "X", "--body", "Down.\n/assign @amaraa"),
             "unknown person 'amaraa' (did you mean 'amara'?)",
         ),
-        (("--title", "X", "--published"), "published, but the incident has no public update"),
+        (("--title", "X", "--published"), "a published incident needs public words"),
     ],
     ids=["component", "impact", "no-title", "severity", "quick-action", "person", "published-no-update"],
 )
@@ -646,3 +646,17 @@ def test_a_run_cut_short_finishes_the_incidents_left(repo: Path) -> None:
     again = apply_quick_actions_from_commits(repo, "HEAD~1")
     assert [(c.incident_id, c.changed) for c in again] == [(LAG, True)]
     assert incident(repo, LAG).labels == ["webhooks"] and "webhooks" in incident(repo, WEBHOOKS).labels
+
+
+def test_open_published_without_a_body_asks_for_public_words(repo: Path) -> None:
+    before = head(repo)
+    result = at(repo, "open", "--title", "Checkout down", "--published")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "Error: a published incident needs public words: its first update is what customers read",
+        "hint: give it (--body TEXT), or open it unpublished and later "
+        "'tidings incident publish ID --body TEXT'",
+    ]
+    unchanged(repo, before)
+    opened = at(repo, "open", "--title", "Checkout down", "--published", "--body", "Checkout fails for some.")
+    assert opened.exit_code == 0, opened.output

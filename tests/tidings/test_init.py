@@ -248,3 +248,89 @@ def test_on_a_terminal_it_asks_and_asks_again_for_a_bad_timezone(tmp_path: Path)
         "Europe/Paris",
     )
     assert [c.name for c in load(root).repo.components] == ["Checkout"]
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_init_commits_everything_it_wrote_so_the_first_incident_commit_holds_only_the_incident(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "status"
+    init = _run(["init", str(root), "--yes"], tmp_path)
+    assert init.returncode == 0, init.stderr
+    sha = _git(root, "rev-parse", "HEAD").strip()
+    assert (
+        f"Committed every file it wrote as Test Person <test.person@example.com> ({sha[:12]})." in init.stdout
+    )
+    assert init.stderr == ""
+    assert sorted(_git(root, "ls-files").split()) == sorted(files(Answers(), NOW))
+    assert _git(root, "status", "--porcelain") == ""  # nothing left untracked
+    assert _git(root, "log", "-1", "--format=%an <%ae>|%s") == (
+        "Test Person <test.person@example.com>|Create the status repo (tidings init)\n"
+    )
+
+    opened = _run(["incident", "open", "--title", "API down", "--component", "website=major_outage"], root)
+    assert opened.returncode == 0, opened.stderr
+    changed = _git(root, "show", "--name-only", "--format=", "HEAD").split()
+    assert len(changed) == 1 and changed[0].startswith("content/incidents/") and "api-down" in changed[0]
+    assert len(_git(root, "log", "--format=%H").split()) == 2
+    assert _git(root, "status", "--porcelain") == ""
+
+    # The scaffold's example is marked, and metrics say they left it out rather than count it.
+    assert [i.id for i in load(root).repo.incidents if i.example] == ["example-incident"]
+    report = _run(["metrics"], root)
+    assert report.returncode == 0, report.stderr
+    first, examples = report.stdout.splitlines()[:2]
+    assert first.endswith("all components: 1 (1 unpublished)")
+    assert examples == "Left out: 1 example incident (`example: true`)."
+
+
+def test_without_a_git_identity_init_commits_as_itself_and_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "status"
+    nobody = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(tmp_path)}
+    init = subprocess.run(
+        [str(TIDINGS), "init", str(root), "--yes"], capture_output=True, text=True, env=nobody, check=False
+    )
+    assert init.returncode == 0, init.stderr
+    lines = init.stdout.splitlines()
+    assert any(
+        line.startswith("Committed every file it wrote as tidings init <init@tidings.invalid> (")
+        for line in lines
+    )
+    assert "  (git has no user.name and user.email here: set them for your own commits.)" in lines
+    assert _git(root, "log", "-1", "--format=%an <%ae>") == "tidings init <init@tidings.invalid>\n"
+
+
+def test_no_git_leaves_git_alone_and_says_nothing_was_committed(tmp_path: Path) -> None:
+    init = _run(["init", "plain", "--yes", "--no-git"], tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert init.stderr == "Not committed: --no-git: git was left alone.\n"
+    assert "Committed" not in init.stdout and not (tmp_path / "plain/.git").exists()
+
+
+def test_in_an_existing_repo_init_commits_only_its_own_files(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    subprocess.run(["git", "init", "-q", str(outer)], check=True)
+    (outer / "notes.txt").write_text("mine, staged, not for this commit\n")
+    _git(outer, "add", "notes.txt")
+    init = _run(["init", "status", "--yes"], outer)
+    assert init.returncode == 0, init.stderr
+    assert "Initialized a git repository" not in init.stdout and "Committed every file" in init.stdout
+    committed = _git(outer, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(committed) == sorted(f"status/{rel}" for rel in files(Answers(), NOW))
+    assert _git(outer, "status", "--porcelain") == "A  notes.txt\n"  # still staged, still the user's
+
+
+def test_a_commit_git_refuses_leaves_the_files_and_says_why(tmp_path: Path) -> None:
+    root = tmp_path / "status"
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    hook = root / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho 'no commits on Fridays' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    init = _run(["init", str(root), "--yes"], tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert init.stderr.startswith("Not committed: git refused the commit: git commit: no commits on Fridays")
+    assert load(root).diagnostics == []  # written all the same
+    assert _git(root, "status", "--porcelain", "--untracked-files=no").strip() != ""  # staged, for the user

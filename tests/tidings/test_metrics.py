@@ -417,9 +417,92 @@ def test_cli_usage_errors(repo_root, make_repo):
     assert run.exit_code == 2 and "the period is empty" in run.output
     run = tidings("metrics", repo_root, "--from", "2026-04-01T00:00:00")
     assert run.exit_code == 2 and "no timezone offset" in run.output
-    broken = make_repo({"content/incidents/bad.md": "---\ntitle: Bad\nseverity: hihg\n---\n"}, name="broken")
+    broken = make_repo({".gitlab/status-page.yml": SITE.replace("UTC", "Mars/Olympus")}, name="broken")
     run = tidings("metrics", broken)
-    assert run.exit_code == 1 and "metrics over part of it would mislead" in run.output
+    assert run.exit_code == 1, run.output
+    assert "error(s) in .gitlab/status-page.yml: metrics are counted in its timezone" in run.stderr
+    assert ".gitlab/status-page.yml:2:11: error: timezone: " in run.stderr  # which line, and why
+
+
+def test_files_with_errors_are_left_out_with_a_warning_and_the_rest_is_counted(repo_root):
+    (repo_root / "content/incidents/2026-03-bad.md").write_text("---\ntitle: Bad\nseverity: hihg\n---\n")
+    wrong_ref = incident(
+        "W", "high", "2026-03-05T10:00:00+00:00", resolve=10, components="{apii: major_outage}"
+    )
+    (repo_root / "content/incidents/2026-03-wrong-ref.md").write_text(wrong_ref)
+    (repo_root / "content/runbooks").mkdir(parents=True)
+    (repo_root / "content/runbooks/db.md").write_text("---\ntitle: DB\nservices: [dbb]\n---\nSteps.\n")
+    run = tidings("metrics", repo_root, "--from", "2026-03-01", "--to", "2026-04-15", "--format", "json")
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.stdout)  # standard output is the figures alone
+    assert data["incidents"] == 4  # a, b, c, d as without the broken files: neither counts
+    assert set(data["by_component"]) == {"api", "web"}  # no "apii" from the left-out incident
+    err = run.stderr.splitlines()
+    assert err[0] == "warning: left out of the metrics, for errors in their files (2):"
+    assert any(
+        line.startswith("  content/incidents/2026-03-bad.md:3:11: error: severity: 'hihg'") for line in err
+    ), err
+    assert any(
+        line.startswith("  content/incidents/2026-03-wrong-ref.md:") and "'apii'" in line for line in err
+    ), err
+    ignored = err.index("warning: 1 error(s) in files the metrics do not read (ignored):")
+    assert err[ignored + 1].startswith("  content/runbooks/db.md:") and "'dbb'" in err[ignored + 1]
+    assert err[-1] == "Run 'tidings validate' for every problem."
+
+
+def test_a_valid_repo_gives_no_warning(repo_root):
+    run = tidings("metrics", repo_root, "--from", "2026-03-01", "--to", "2026-04-15")
+    assert run.exit_code == 0 and run.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("to", "frequency", "week", "month"),
+    [
+        # a, b: 2 incidents over a day and a half are no rate at all, not "9.33 a week"
+        (
+            "2026-03-02T12:00:00Z",
+            "Frequency: no rate over 1 d 12 h (a week's needs 7 days, a month's 28).",
+            None,
+            None,
+        ),
+        (
+            "2026-03-08T00:00:00Z",
+            "Frequency: 2.00 a week (mean); no rate a month over 7 d (it needs 28 days).",
+            2.0,
+            None,
+        ),
+        ("2026-03-29T00:00:00Z", "Frequency: 0.75 a week, 3.26 a month (mean).", 0.75, 3.261),
+    ],
+)
+def test_rates_need_a_minimum_period(repo_root, to, frequency, week, month):
+    args = ("metrics", repo_root, "--from", "2026-03-01", "--to", to)
+    text = tidings(*args).stdout.splitlines()
+    assert text[1] == frequency
+    data = json.loads(tidings(*args, "--format", "json").stdout)["frequency"]
+    assert (data["per_week_mean"], data["per_month_mean"]) == (week, month)
+    assert data["rate_minimum_days"] == {"week": 7, "month": 28}
+    rows = csv.DictReader(io.StringIO(tidings(*args, "--format", "csv").stdout))
+    got = {r["metric"]: r["value"] for r in rows if r["section"] == "period"}
+    assert got["per_week_mean"] == ("" if week is None else str(week))
+
+
+def test_an_example_incident_counts_nowhere_and_is_named(repo_root):
+    example = incident(
+        "Ex", "critical", "2026-03-04T10:00:00+00:00", ack=1, resolve=600, components="{web: major_outage}"
+    )
+    (repo_root / "content/incidents/2026-03-example.md").write_text(
+        example.replace("---\n", "---\nexample: true\n", 1)
+    )
+    assert load(repo_root).repo.get("incidents", "2026-03-example") is not None
+    m = compute(load(repo_root).repo, START, END, NOW)
+    assert (m.incidents, m.examples) == (4, 1)
+    assert {f.key: f.incidents for f in m.by_severity}["critical"] == 1  # c only
+    web = next(u for u in m.uptime if u.component == "web")
+    assert web.major_outage == 30 * MIN  # c's half hour; the example's ten hours are not downtime
+    run = tidings("metrics", repo_root, "--from", "2026-03-01", "--to", "2026-04-15")
+    assert run.stdout.splitlines()[1] == "Left out: 1 example incident (`example: true`)."
+    data = json.loads(tidings("metrics", repo_root, "--from", "2026-03-01", "--format", "json").stdout)
+    assert (data["incidents"], data["examples_left_out"]) == (4, 1)
 
 
 # --- GitHub's real history ----------------------------------------------------------------------
@@ -511,3 +594,22 @@ def test_the_readme_examples_are_what_the_command_prints(github):
     assert f"({m.incidents} incidents, {m.months[0].label} to {m.months[-1].label})" in words
     mean, median = format_duration(m.overall.mttr.mean), format_duration(m.overall.mttr.median)
     assert f"MTTR is {mean} mean and {median} median" in words
+
+
+def test_a_time_without_an_offset_is_hinted_in_the_site_s_timezone_on_that_date(make_repo, monkeypatch):
+    berlin = make_repo(name="berlin")  # MINIMAL_SITE: Europe/Berlin
+    summer = "write '2026-07-01T00:00:00+02:00' (its offset on that date), or in UTC '2026-06-30T22:00:00Z'"
+    # ROOT after the option, as README writes commands, and before it: the same repo's zone.
+    for args in (("--from", "2026-07-01T00:00:00", berlin), (berlin, "--from", "2026-07-01T00:00:00")):
+        run = tidings("metrics", *args)
+        assert run.exit_code == 2, run.output
+        assert "'2026-07-01T00:00:00' has no timezone offset: if it is Europe/Berlin time (the site's), " in (
+            run.stderr
+        )
+        assert summer in run.stderr
+    monkeypatch.chdir(berlin / "content")  # no ROOT: the repo the working directory is in
+    winter = tidings("oncall", "at", "2026-01-15T09:00:00")
+    assert (
+        winter.exit_code == 2
+        and "write '2026-01-15T09:00:00+01:00' (its offset on that date)" in winter.stderr
+    )

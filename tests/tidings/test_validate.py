@@ -296,7 +296,8 @@ def test_small_slips_get_useful_words(make_repo, tmp_path):
     )
     out = CliRunner().invoke(main, ["validate", str(root)]).output
     assert "did you mean 'degraded_performance'?" in out
-    assert "'2026-03-14T00:00:00Z'" in out  # a hint that is itself a valid time
+    # a hint that is itself a valid time, in the site's timezone (Europe/Berlin) on that date
+    assert "'2026-03-14T00:00:00+01:00'" in out
     assert (
         "content/incidents/quote.md:2:8: error: front matter does not parse" in out
     )  # where the quote opened
@@ -416,3 +417,37 @@ def test_alert_records_are_checked_without_being_kept_and_a_second_run_reads_onl
     (root / "content/incidents/2026-03-14-disk.md").unlink()
     again = load(root, ParseCache(root, folder=folder), alerts="check")
     assert any(d.path.endswith("01.yml") and d.code == "unknown-reference" for d in again.diagnostics)
+
+
+def test_a_time_without_an_offset_is_hinted_with_the_site_s_offset_on_that_date(make_repo):
+    # MINIMAL_SITE is in Europe/Berlin: +01:00 in winter, +02:00 in summer; the hint follows the date.
+    winter = MINIMAL_INCIDENT_TEXT.replace(
+        "started_at: 2026-03-14T09:00:00Z", "started_at: 2026-03-14T09:00:00"
+    )
+    summer = MINIMAL_INCIDENT_TEXT.replace("started_at: 2026-03-14T09:00:00Z", "started_at: 2026-07-14 09:00")
+    root = make_repo({"content/incidents/winter.md": winter, "content/incidents/summer.md": summer})
+    run = CliRunner().invoke(main, ["validate", str(root)])
+    assert run.exit_code == 1
+    lines = {line.split(":", 1)[0]: line for line in run.stdout.splitlines() if "no timezone" in line}
+    assert lines["content/incidents/winter.md"].endswith(
+        "(if it is Europe/Berlin time (the site's), write '2026-03-14T09:00:00+01:00' (its offset on that "
+        "date), or in UTC '2026-03-14T08:00:00Z') [timestamp-without-timezone]"
+    )
+    assert (
+        "write '2026-07-14T09:00:00+02:00' (its offset on that date), or in UTC '2026-07-14T07:00:00Z'"
+        in (lines["content/incidents/summer.md"])
+    )
+
+    # A site in UTC: UTC it is.
+    utc = make_repo(
+        {
+            ".gitlab/status-page.yml": MINIMAL_SITE_TEXT.replace("Europe/Berlin", "UTC"),
+            "content/incidents/w.md": winter,
+        },
+        name="utc",
+    )
+    out = CliRunner().invoke(main, ["validate", str(utc)]).stdout
+    assert (
+        "(write it in UTC as '2026-03-14T09:00:00Z', or with an offset such as '2026-03-14T09:00:00+01:00')"
+        in out
+    )

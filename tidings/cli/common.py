@@ -43,6 +43,9 @@ def root_argument(*, exists: bool = True) -> Callable[[F], F]:
         required=False,
         metavar="[ROOT]",
         type=click.Path(exists=exists, file_okay=False, path_type=Path),
+        # Read before the options (click reads arguments last otherwise), so an option's error can
+        # speak of the repo: a time without an offset is hinted in the site's timezone.
+        is_eager=True,
     )
 
 

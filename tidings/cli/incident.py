@@ -55,6 +55,8 @@ id_argument = click.argument("incident_id", metavar="ID")
 def _finish(root: Path, make: Callable[[], Change], no_commit: bool, push_commit: bool) -> None:
     """Make the change (and push it: a conflict makes it again on the remote's files); say what was done."""
     result = made_and_pushed(root, make, lambda r: r.commit, push_commit and not no_commit)
+    for warning in result.warnings:  # done all the same; stderr, so scripts reading stdout see the change
+        click.echo(f"warning: {warning}", err=True)
     if not result.changed:
         click.echo(result.message)
         return

@@ -10,7 +10,14 @@ import click
 
 from tidings import clock
 from tidings.errors import TidingsError
-from tidings.ops.scaffold import Answers, BadAnswer, check_base_url, check_timezone, create
+from tidings.ops.scaffold import (
+    INIT_AUTHOR,
+    Answers,
+    BadAnswer,
+    check_base_url,
+    check_timezone,
+    create,
+)
 
 DEFAULTS = Answers()
 
@@ -53,7 +60,12 @@ def _not_empty(value: str) -> str:
     help="Ask nothing: flags, then defaults (as when standard input is not a terminal).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist already.")
-@click.option("--git/--no-git", default=True, show_default=True, help="git init DIR if it is not in a repo.")
+@click.option(
+    "--git/--no-git",
+    default=True,
+    show_default=True,
+    help="git init DIR if it is not in a repo, and commit the files written (--no-git: leave git alone).",
+)
 def init(
     directory: Path,
     title: str | None,
@@ -100,6 +112,14 @@ def init(
             f"base_url is {DEFAULTS.base_url}: set it in .gitlab/status-page.yml to where the page is served."
         )
     if created.git_initialized:
-        click.echo("Initialized a git repository there; nothing is committed yet.")
+        click.echo("Initialized a git repository there.")
+    if created.commit and created.author:
+        name, email = created.author
+        click.echo(f"Committed every file it wrote as {name} <{email}> ({created.commit[:12]}).")
+        if created.author == INIT_AUTHOR:
+            click.echo("  (git has no user.name and user.email here: set them for your own commits.)")
+    else:
+        # stderr: a script that expects the commit must see it did not happen
+        click.echo(f"Not committed: {created.not_committed}.", err=True)
     where = "" if directory == Path(".") else f" {directory}"
     click.echo(f"Next: tidings validate{where} && tidings serve{where}")

@@ -17,6 +17,7 @@ from tidings.errors import TidingsError, UsageError
 from tidings.generator.charts import charts
 from tidings.ops.metrics import compute, default_start
 from tidings.ops.metrics_report import FORMATS, render
+from tidings.ops.metrics_scope import Scope, SiteFileInvalid, scope
 from tidings.ops.oncall import local_day_start
 
 
@@ -25,6 +26,23 @@ def _instant(value: datetime | date | None, zone: ZoneInfo) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return local_day_start(value, zone)
+
+
+def _warn_left_out(usable: Scope) -> None:
+    """On standard error, so the figures on standard output stay clean for a pipe."""
+    if usable.left_out:
+        files = usable.left_out_files
+        click.echo(f"warning: left out of the metrics, for errors in their files ({len(files)}):", err=True)
+        for d in usable.left_out:
+            click.echo(f"  {d.as_text()}", err=True)
+    if usable.ignored:
+        click.echo(
+            f"warning: {len(usable.ignored)} error(s) in files the metrics do not read (ignored):", err=True
+        )
+        for d in usable.ignored:
+            click.echo(f"  {d.as_text()}", err=True)
+    if usable.left_out or usable.ignored:
+        click.echo("Run 'tidings validate' for every problem.", err=True)
 
 
 @click.command()
@@ -72,16 +90,18 @@ def metrics(
 
     Every incident counts, published or not. An incident never acknowledged is left out of MTTA
     (and counted); an unresolved one is left out of MTTR (and counted); one whose every alert was
-    ignored is a false alarm, left out of both (and counted).
+    ignored is a false alarm, left out of both (and counted). Examples (`example: true`) count
+    nowhere. Incident and alert files with errors are left out, with a warning naming each; an
+    error in another file is listed and ignored; errors in the site file stop it. A mean rate a
+    week needs a period of 7 days, a month's 28.
     """
-    result = load(root)
-    if result.errors:
-        print_diagnostics(result.errors)
-        raise TidingsError(
-            f"{len(result.errors)} error(s) in the status repo: metrics over part of it would mislead "
-            "(run 'tidings validate')"
-        )
-    repo = result.repo
+    try:
+        usable = scope(load(root))
+    except SiteFileInvalid as exc:
+        print_diagnostics(exc.diagnostics)
+        raise
+    _warn_left_out(usable)
+    repo = usable.repo
     zone = ZoneInfo(repo.site.timezone)
     now = clock.now()
     if component is not None and repo.get("components", component) is None:

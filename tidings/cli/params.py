@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from tidings import clock
+from tidings.cli.common import search_upward
+from tidings.content.load import site_timezone
 from tidings.content.model import TIMESTAMP_YEARS
+from tidings.content.model_errors import naive_hint
+
+
+def _site_zone(ctx: click.Context | None) -> str:
+    """The timezone of the status repo the command works on, as far as it is known yet: its ROOT when
+    click has read it (it reads arguments in the order given), else the repo the working directory
+    is in. The hint names the zone it took, so a guess is never silent."""
+    given = ctx.params.get("root") if ctx is not None else None
+    # Not read yet (or not given), click holds a sentinel of its own there, not a path.
+    found = search_upward(Path(given) if isinstance(given, str | Path) else Path("."))
+    return site_timezone(found) if found is not None else "UTC"
 
 
 class TimeParam(click.ParamType):
@@ -44,11 +58,7 @@ class TimeParam(click.ParamType):
             self.fail(f"{text!r} is not a time: write {example}", param, ctx)
         if parsed.tzinfo is None:
             # The project's rule for time: a local time can be ambiguous at a DST change, so never guess.
-            self.fail(
-                f"{text!r} has no timezone offset: add one, as in {text}+02:00 or {text}Z",
-                param,
-                ctx,
-            )
+            self.fail(f"{text!r} has no timezone offset: {naive_hint(text, _site_zone(ctx))}", param, ctx)
         try:
             year = parsed.astimezone(UTC).year
         except OverflowError:  # past year 9999 or before year 1 in UTC

@@ -55,7 +55,7 @@ from tidings.content.model import (
     StatusRepo,
     slugify,
 )
-from tidings.content.model_errors import diagnostics_from
+from tidings.content.model_errors import diagnostics_from, with_site_timezone
 from tidings.content.public import public_item
 
 log = logging.getLogger(__name__)
@@ -432,10 +432,22 @@ def load(
         )
     diagnostics.extend(checks.check_heartbeats(integrations_doc))
     diagnostics.extend(checks.check_contact_rules(people_doc, notifications_doc))
-    diagnostics = sorted(set(diagnostics), key=sort_key)
+    diagnostics = sorted(set(with_site_timezone(diagnostics, site.timezone)), key=sort_key)
     log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
     public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}
     return LoadResult(repo=repo, diagnostics=diagnostics, public=public)
+
+
+def site_timezone(root: Path) -> str:
+    """The site's timezone, reading the site file only; UTC when it is missing or does not validate.
+
+    For hints on error paths (a time without an offset on the command line), where loading the
+    whole repo to say which offset to write would cost a large repo seconds."""
+    path = Path(root) / SITE_FILE
+    if not path.is_file():
+        return "UTC"
+    site = _validate(read_yaml(path, SITE_FILE), "site")
+    return site.timezone if isinstance(site, SiteFile) else "UTC"
 
 
 def _check_alert_files(root: Path, cache: ParseCache | None, incidents: set[str]) -> list[Diagnostic]:

@@ -468,6 +468,9 @@ class IncidentFile(FileModel):
     assignees: list[Id] = Field(default_factory=list)
     postmortem: str | None = Field(None, description="Markdown, shown on the public page once published.")
     source: SourceLink | None = Field(None, description="Set by `tidings import`: where it came from.")
+    example: bool = Field(
+        False, description="An example (`tidings init` writes one), not an incident: metrics leave it out."
+    )
 
 
 class TemplateFile(FileModel):

@@ -2,17 +2,62 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
 import typing
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
 from tidings.content.diagnostics import Diagnostic, did_you_mean
 from tidings.content.documents import Document
 from tidings.content.model import known_timezones
+
+NAIVE_CODE = "timestamp-without-timezone"
+# The message of a NAIVE_CODE diagnostic, read back by with_site_timezone to give its hint the site's zone.
+_NAIVE_MESSAGE = re.compile(r"timestamp '(?P<value>[^']*)' has no timezone")
+
+
+def naive_hint(value: str, zone: str = "UTC") -> str:
+    """How to write a time without an offset right: with the offset `zone` has on that date.
+
+    The time was most likely meant in the site's timezone, and its offset changes with the date
+    (+01:00 in a Berlin winter, +02:00 in summer), so a fixed '+01:00' or 'Z' would send people the
+    wrong way half the year. The same instant in UTC is given too."""
+    full = value if "T" in value or " " in value else f"{value}T00:00:00"
+    generic = f"write it in UTC as '{full}Z', or with an offset such as '{full}+01:00'"
+    try:
+        local = datetime.fromisoformat(full)
+    except ValueError:
+        return generic
+    if zone == "UTC" or zone not in known_timezones() or local.tzinfo is not None:
+        return generic
+    try:
+        aware = local.replace(tzinfo=ZoneInfo(zone))
+        utc = aware.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # a time near the ends of the calendar
+        return generic
+    return (
+        f"if it is {zone} time (the site's), write '{aware.isoformat()}' (its offset on that date), "
+        f"or in UTC '{utc.isoformat()}Z'"
+    )
+
+
+def with_site_timezone(diagnostics: Sequence[Diagnostic], zone: str) -> list[Diagnostic]:
+    """The diagnostics, those of times without an offset hinting at the site's timezone `zone`.
+
+    Done once the whole repo is loaded: a file's own diagnostics are made (and cached) without
+    knowing the site's timezone, which may change without the file changing."""
+    out = []
+    for d in diagnostics:
+        found = _NAIVE_MESSAGE.fullmatch(d.message) if d.code == NAIVE_CODE else None
+        out.append(dataclasses.replace(d, hint=naive_hint(found["value"], zone)) if found else d)
+    return out
+
 
 _TYPE_NAMES = {
     "str": "text",
@@ -185,9 +230,8 @@ def diagnostics_from(exc: ValidationError, doc: Document, model: type[BaseModel]
             code = "bad-value"
         elif kind == "timezone_aware":
             message = f"timestamp {value!r} has no timezone"
-            full = value if "T" in str(value) or " " in str(value) else f"{value}T00:00:00"
-            hint = f"write it in UTC as '{full}Z', or with an offset such as '{full}+01:00'"
-            code = "timestamp-without-timezone"
+            hint = naive_hint(str(value))
+            code = NAIVE_CODE
         elif kind == "timestamp_range":
             message = str(err["msg"])
             hint = "check the year"

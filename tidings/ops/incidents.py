@@ -23,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from tidings.content.checks import check_references
 from tidings.content.diagnostics import did_you_mean
 from tidings.content.documents import Document, plain, read_markdown
-from tidings.content.load import load
+from tidings.content.load import load, parse_content
 from tidings.content.model import (
     ID_PATTERN,
     IMPACTS,
@@ -35,7 +35,7 @@ from tidings.content.model import (
 )
 from tidings.content.model_errors import diagnostics_from
 from tidings.errors import UsageError
-from tidings.ops import alert_rules, quick_actions
+from tidings.ops import alert_rules, public_words, quick_actions
 from tidings.ops.history import is_runner
 from tidings.store.alert_file import AlertIndex, rel_of
 from tidings.store.edit import (
@@ -81,6 +81,7 @@ class Change:
     message: str  # what happened, in words a person reads
     commit: str | None = None
     changes: tuple[str, ...] = ()  # each change, e.g. "severity high -> critical"
+    warnings: tuple[str, ...] = ()  # done, but a person should look (e.g. published in an alert's words)
 
 
 AckResult = Change
@@ -469,6 +470,13 @@ def open_incident(
         edit.data["resolved_at"] = stamp(start)
     if first.body:
         text, internal = first.body, False
+    elif edit.data.get("published"):
+        # Said before the file's own check ("no public update"), which names no way out.
+        raise IncidentError(
+            "a published incident needs public words: its first update is what customers read",
+            hint="give it (--body TEXT), or open it unpublished and later "
+            "'tidings incident publish ID --body TEXT'",
+        )
     else:
         text, internal = f"Opened{actor.by} (via {actor.via}).", True
     edit.data["updates"] = CommentedSeq([_update(start, current, text, internal, actor)])
@@ -732,7 +740,18 @@ def apply_changes(
         also=records,
     )
     done = {"Update": "updated", "Resolve": "resolved", "Comment on": "commented on"}.get(verb, verb.lower())
-    return Change(incident_id, rel, True, f"{done} incident {incident_id}{actor.by}", sha, staged.words)
+    warnings = _published_in_alert_words(root, incident_id, rel) if "published" in staged.words else ()
+    message = f"{done} incident {incident_id}{actor.by}"
+    return Change(incident_id, rel, True, message, sha, staged.words, warnings)
+
+
+def _published_in_alert_words(root: Path, incident_id: str, rel: str) -> tuple[str, ...]:
+    """The warning for an incident just published whose public text is still its alerts' (or none)."""
+    parsed = parse_content(rel, (root / rel).read_text(encoding="utf-8"), root)
+    if not isinstance(parsed.domain, Incident):
+        return ()
+    words = public_words.alert_words(root, parsed.domain)
+    return (public_words.warning(incident_id, rel, words),) if words else ()
 
 
 def update_incident(
@@ -852,7 +871,10 @@ def set_published(
         actor.author,
         do_commit,
     )
-    return Change(incident_id, rel, True, f"{verb}ed incident {incident_id}{actor.by}", sha, tuple(words))
+    warnings = _published_in_alert_words(root, incident_id, rel) if published else ()
+    return Change(
+        incident_id, rel, True, f"{verb}ed incident {incident_id}{actor.by}", sha, tuple(words), warnings
+    )
 
 
 def find_incident(root: Path, incident_id: str) -> Incident:
@@ -911,9 +933,10 @@ def summary(incident: Incident) -> dict[str, Any]:
 
 def details(incident: Incident) -> dict[str, Any]:
     """Everything `show --format json` gives: the front matter as the model reads it, id and body."""
-    data = incident.model_dump(
-        mode="json", exclude={"digest", "source"} if incident.source is None else {"digest"}
-    )
+    # source and example only where set: most incidents are neither imported nor examples
+    exclude = {"digest"} | ({"source"} if incident.source is None else set())
+    exclude |= set() if incident.example else {"example"}
+    data = incident.model_dump(mode="json", exclude=exclude)
     return {"id": data.pop("id"), **data}
 
 
@@ -1098,5 +1121,6 @@ def apply_quick_actions_from_commits(
             also=records,
         )
         message = f"updated incident {incident_id}{actor.by}"
-        done.append(Change(incident_id, rel, True, message, sha, staged.words))
+        warnings = _published_in_alert_words(root, incident_id, rel) if "published" in staged.words else ()
+        done.append(Change(incident_id, rel, True, message, sha, staged.words, warnings))
     return done

@@ -19,7 +19,11 @@ every figure comes from the incident files. The rules, which `tidings metrics` s
   an incident on two components counts for each.
 - Frequency: incidents per ISO week (from Monday) and per calendar month, in the given timezone
   (the site's), every week and month of the period listed, zeros included; the mean per week and
-  per month is the count over the period's length.
+  per month is the count over the period's length, given only over a period of at least
+  RATE_MINIMUM (a week's rate over 7 days, a month's over 28: the shortest month), because a rate
+  from a day and a half (2 incidents as "9.42 a week") would be made up.
+- Examples: an incident marked `example: true` (the one `tidings init` writes) is no incident of the
+  team's: it counts nowhere (nor in uptime), and `examples` says how many of the period were left out.
 - Uptime: per component over [start, min(end, now)), downtime weighted as the public uptime bars
   weigh it (tidings.downtime: major outage fully, partial outage at 30%). Every incident that
   overlaps the period counts for the part inside it, also one that started before it, and an
@@ -66,7 +70,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -79,6 +83,9 @@ NO_COMPONENT = "(none)"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEK = timedelta(days=7)
 _MONTH = timedelta(days=365.2425 / 12)
+# The shortest period a mean rate is given over: a week's over a week, a month's over the shortest
+# month (a February from its first day to March's counts). Shorter, the rate is None.
+RATE_MINIMUM = {"week": timedelta(days=7), "month": timedelta(days=28)}
 
 
 @dataclass(frozen=True)
@@ -243,6 +250,7 @@ class Metrics:
     hours: tuple[TimeSlot, ...] = ()  # 24, from 00:00
     weekdays: tuple[TimeSlot, ...] = ()  # 7, from Monday
     reviews: ReviewFigures = NO_REVIEWS
+    examples: int = 0  # incidents of the period marked `example: true`, counted nowhere else
 
     @property
     def false_alarms(self) -> int:
@@ -250,13 +258,17 @@ class Metrics:
         return self.overall.false_alarms
 
     @property
-    def per_week(self) -> float:
-        """Mean incidents a week: the count over the period's length."""
+    def per_week(self) -> float | None:
+        """Mean incidents a week: the count over the period's length; None under RATE_MINIMUM["week"]."""
+        if self.end - self.start < RATE_MINIMUM["week"]:
+            return None
         return self.incidents / ((self.end - self.start) / _WEEK)
 
     @property
-    def per_month(self) -> float:
-        """Mean incidents a month (of 365.2425 / 12 days)."""
+    def per_month(self) -> float | None:
+        """Mean incidents a month (of 365.2425 / 12 days); None under RATE_MINIMUM["month"]."""
+        if self.end - self.start < RATE_MINIMUM["month"]:
+            return None
         return self.incidents / ((self.end - self.start) / _MONTH)
 
 
@@ -410,7 +422,9 @@ def review_figures(
 
 
 def default_start(repo: StatusRepo, now: datetime) -> datetime:
-    """Where a period without a start begins: when the first incident started (or 90 days before now)."""
+    """Where a period without a start begins: when the first incident started (or 90 days before now).
+
+    An example counts here (and nowhere else), so the report of a new repo says it was left out."""
     first = min((i.started_at for i in repo.incidents), default=None)
     return _aware(first, "started_at") if first is not None else _aware(now, "now") - timedelta(days=90)
 
@@ -438,6 +452,14 @@ def compute(
         raise ValueError(f"unknown component {component!r}")
     zone_name = timezone or repo.site.timezone
     zone = ZoneInfo(zone_name)
+    examples = sum(
+        1
+        for i in repo.incidents
+        if i.example and start <= i.started_at < end and (component is None or component in i.components)
+    )
+    if any(i.example for i in repo.incidents):  # from here on, as if they were not there
+        real = tuple(i for i in repo.incidents if not i.example)
+        repo = replace(repo, incidents=real, _index={})
 
     chosen = [
         i
@@ -523,4 +545,5 @@ def compute(
         hours=tuple(hours),
         weekdays=tuple(weekdays),
         reviews=review_figures(repo, chosen, now, zone, false_alarms),
+        examples=examples,
     )

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tidings.ops.metrics import AlertFigures, Figures, Metrics, ReviewFigures, Stat, TimeSlot
+from tidings.ops.metrics import RATE_MINIMUM, AlertFigures, Figures, Metrics, ReviewFigures, Stat, TimeSlot
 
 FORMATS = ("text", "json", "csv")
 # Titles longer than this are cut in the text table (the id beside them is whole).
@@ -37,10 +37,37 @@ RULES = (
     "(first_seen, or its last reopening), over acknowledged records that are not ignored. "
     "Hours of the day and days of the week are in the metrics' timezone: incidents by start, "
     "alerts by first seen. "
+    f"A mean rate a week needs a period of {RATE_MINIMUM['week'].days} days or more, a month's "
+    f"{RATE_MINIMUM['month'].days} days or more; shorter, it is not given. "
+    "Incidents marked `example: true` count nowhere. "
     "Time to review = the review's created_at (or published_at) - resolved_at, over the period's resolved "
     "incidents that have a review (a published one); action items are those of their reviews, overdue "
     "when still open after their due day; the done share is done over the items not dropped."
 )
+
+
+def _examples_text(count: int) -> str:
+    return f"Left out: {count} example incident{'' if count == 1 else 's'} (`example: true`)."
+
+
+def _rate(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _frequency_text(m: Metrics) -> str:
+    """The mean rates, or why there are none (never extrapolated from a short period)."""
+    rates = [
+        f"{rate:.2f} a {unit}"
+        for unit, rate in (("week", m.per_week), ("month", m.per_month))
+        if rate is not None
+    ]
+    if len(rates) == 2:
+        return f"Frequency: {rates[0]}, {rates[1]} (mean)."
+    length = format_duration(m.end - m.start)
+    week, month = RATE_MINIMUM["week"].days, RATE_MINIMUM["month"].days
+    if rates:
+        return f"Frequency: {rates[0]} (mean); no rate a month over {length} (it needs {month} days)."
+    return f"Frequency: no rate over {length} (a week's needs {week} days, a month's {month})."
 
 
 def format_duration(delta: timedelta | None) -> str:
@@ -134,9 +161,11 @@ def to_dict(m: Metrics) -> dict[str, Any]:
         "rules": RULES,
         "incidents": m.incidents,
         "unpublished": m.unpublished,
+        "examples_left_out": m.examples,
         "frequency": {
-            "per_week_mean": round(m.per_week, 3),
-            "per_month_mean": round(m.per_month, 3),
+            "per_week_mean": _rate(m.per_week, 3),  # null: the period is under its minimum
+            "per_month_mean": _rate(m.per_month, 3),
+            "rate_minimum_days": {unit: length.days for unit, length in RATE_MINIMUM.items()},
             "weeks": [
                 {"week": b.label, "starts": b.starts.isoformat(), "incidents": b.incidents} for b in m.weeks
             ],
@@ -198,6 +227,7 @@ def to_csv(m: Metrics) -> str:
         rows.append(("period", "", "", metric, period[metric]))
     rows.append(("period", "", "", "incidents", m.incidents))
     rows.append(("period", "", "", "unpublished", m.unpublished))
+    rows.append(("period", "", "", "examples_left_out", m.examples))
     rows.append(("period", "", "", "per_week_mean", data["frequency"]["per_week_mean"]))
     rows.append(("period", "", "", "per_month_mean", data["frequency"]["per_month_mean"]))
 
@@ -291,7 +321,8 @@ def to_text(m: Metrics) -> str:
         f"Incidents that started from {m.start.astimezone(zone):%Y-%m-%d %H:%M} "
         f"to {m.end.astimezone(zone):%Y-%m-%d %H:%M} {m.timezone} (end excluded), {where}: {m.incidents}"
         + (f" ({m.unpublished} unpublished)" if m.unpublished else ""),
-        f"Frequency: {m.per_week:.2f} a week, {m.per_month:.2f} a month (mean).",
+        *([_examples_text(m.examples)] if m.examples else []),
+        _frequency_text(m),
         "",
         "Time to acknowledge (MTTA) over acknowledged incidents, to resolve (MTTR) over resolved ones:",
         "",

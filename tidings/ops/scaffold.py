@@ -16,6 +16,7 @@ from tidings.content.layout import SCHEMA_DIR, SITE_FILE
 from tidings.content.model import known_timezones, slugify
 from tidings.content.schema import schema_files
 from tidings.errors import TidingsError, UsageError
+from tidings.store.git import GitError, commit, git
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,11 @@ CI_TEMPLATE_PROJECT = "tidings/tidings"
 CI_TEMPLATE_FILE = ".gitlab/ci/tidings.gitlab-ci.yml"
 
 EXAMPLE_INCIDENT = "content/incidents/example-incident.md"
+
+# Who makes the first commit when git knows nobody here: a name that says a tool wrote it, and an
+# address that can never be someone's (.invalid), so nobody mistakes it for a person's change.
+INIT_AUTHOR = ("tidings init", "init@tidings.invalid")
+INIT_SUBJECT = "Create the status repo (tidings init)"
 
 
 class BadAnswer(UsageError, ValueError):
@@ -61,6 +67,9 @@ class Created:
     root: Path
     files: list[str]  # relative to root, in the order written
     git_initialized: bool
+    commit: str | None = None  # the commit holding every file written, when there is one
+    author: tuple[str, str] | None = None  # (name, email) it was made as
+    not_committed: str = ""  # why there is no commit, in words for people
 
 
 def check_timezone(name: str) -> str:
@@ -155,7 +164,8 @@ include:
 ---
 # yaml-language-server: $schema=../../.gitlab/schemas/incident.schema.json
 # An EXAMPLE: resolved and never published, so it is not on the page. Copy it for a real incident
-# (name the file <date>-<what>.md), or delete it.
+# (name the file <date>-<what>.md, and drop `example:`), or delete it.
+example: true                    # not a real incident: `tidings metrics` leaves it out
 title: "Example: {a.component} was slow"
 severity: low
 status: resolved
@@ -281,13 +291,35 @@ def _inside_git_work_tree(root: Path) -> bool:
     return run.returncode == 0 and run.stdout.strip() == "true"
 
 
+def init_author(root: Path) -> tuple[str, str]:
+    """git's user.name and user.email where the repo is, else INIT_AUTHOR."""
+    name = git(root, "config", "user.name", check=False).strip()
+    email = git(root, "config", "user.email", check=False).strip()
+    return (name, email) if name and email else INIT_AUTHOR
+
+
+def _commit_created(root: Path, rels: Sequence[str]) -> tuple[str | None, tuple[str, str], str]:
+    """Commit exactly the files init wrote (nothing else the user has staged), so history starts
+    with the whole scaffold and the first incident's commit holds only that incident.
+
+    (sha or None, the author, why there is no commit)."""
+    author = init_author(root)
+    try:
+        sha = commit(root, rels, INIT_SUBJECT, body="Every file `tidings init` wrote.", author=author)
+    except GitError as exc:  # a hook refused, a merge in progress...: the files stay written
+        return None, author, f"git refused the commit: {exc}"
+    if sha is None:
+        return None, author, "git has these files as they are already"
+    return sha, author, ""
+
+
 def create(
     root: Path, answers: Answers, now: datetime, force: bool = False, git_init: bool = True
 ) -> Created:
     """Write a new status repo at root; WouldOverwrite (writing nothing) unless force.
 
-    With git_init, a root that is not inside a git work tree becomes a repository (nothing is
-    committed: the first commit is the user's to make).
+    With git_init, a root that is not inside a git work tree becomes a repository, and the files
+    written are committed (as git's user, else INIT_AUTHOR). Without it git is left alone.
     """
     planned = files(answers, now)
     clash = existing(root, list(planned))
@@ -297,11 +329,15 @@ def create(
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    if not git_init:
+        return Created(root, list(planned), False, not_committed="--no-git: git was left alone")
     initialized = False
-    if git_init and not _inside_git_work_tree(root):
+    if not _inside_git_work_tree(root):
         run = subprocess.run(["git", "init", "-q", str(root)], capture_output=True, text=True, check=False)
-        if run.returncode == 0:
-            initialized = True
-        else:
-            log.warning("git init failed: %s", (run.stderr or run.stdout).strip())
-    return Created(root, list(planned), initialized)
+        if run.returncode != 0:
+            reason = (run.stderr or run.stdout).strip()
+            log.warning("git init failed: %s", reason)
+            return Created(root, list(planned), False, not_committed=f"git init failed: {reason}")
+        initialized = True
+    sha, author, why_not = _commit_created(root, list(planned))
+    return Created(root, list(planned), initialized, sha, author if sha else None, why_not)
