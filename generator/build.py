@@ -164,6 +164,7 @@ def _build(
     from tidings.generator.api import render_api
     from tidings.generator.badges import render_badges
     from tidings.generator.calendar import render_calendar
+    from tidings.generator.favicon import Favicon
     from tidings.generator.feeds import render_feeds
     from tidings.generator.pages import Output, render_pages
     from tidings.generator.site import Site
@@ -190,6 +191,9 @@ def _build(
         for name in STATIC_ASSETS:
             source = env.loader.get_source(env, name)[0].encode()  # type: ignore[union-attr]
             yield Output(f"static/{name}", lambda source=source: source)  # type: ignore[misc]
+        icon = env.globals["favicon"]
+        assert isinstance(icon, Favicon)
+        yield Output(icon.path, icon.source.read_bytes)
 
     if manifest is not None:
         manifest.stamp, manifest.warning_list = stamp, result.warnings

@@ -23,12 +23,19 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 # A page's own headings are h1 and h2; headings in content (a postmortem's "## Summary") go two
-# levels down, so they keep their structure without competing with the page's.
+# levels down, so they keep their structure without competing with the page's. A page that knows
+# where the text sits asks for its top heading at one level (`top`): a postmortem under an h2 has
+# its "## Summary" as h3, so a reader (or Lighthouse's heading-order audit) meets no skipped level.
 _HEADING = re.compile(r"<(/?)h([1-6])\b", re.IGNORECASE)
+DEMOTE = 2
+LOWEST = 3  # content never gets an h1 or h2 (they are not in ALLOWED_TAGS either)
 
 
-def _demote(match: re.Match[str]) -> str:
-    return f"<{match.group(1)}h{min(6, int(match.group(2)) + 2)}"
+def _shift(html: str, levels: int) -> str:
+    def demote(match: re.Match[str]) -> str:
+        return f"<{match.group(1)}h{max(LOWEST, min(6, int(match.group(2)) + levels))}"
+
+    return _HEADING.sub(demote, html)
 
 
 @lru_cache(maxsize=1)
@@ -40,9 +47,17 @@ def _markdown() -> markdown.Markdown:
 # Update bodies repeat a lot ("We are investigating..."), and a page, its feeds and the API
 # render the same text: convert each distinct text once.
 @lru_cache(maxsize=65536)
-def to_html(text: str) -> Markup:
-    """Markdown (raw HTML allowed, then cleaned) as HTML that is safe to put in a page or a feed."""
-    raw = _HEADING.sub(_demote, _markdown().reset().convert(text))
+def to_html(text: str, top: int | None = None) -> Markup:
+    """Markdown (raw HTML allowed, then cleaned) as HTML that is safe to put in a page or a feed.
+
+    Headings go DEMOTE levels down; with `top` (3 to 6), the text's highest heading becomes h`top`.
+    """
+    converted = _markdown().reset().convert(text)
+    levels = DEMOTE
+    if top is not None:
+        found = [int(level) for _, level in _HEADING.findall(converted)]
+        levels = top - min(found) if found else 0
+    raw = _shift(converted, levels)
     clean = nh3.clean(
         raw,
         tags=ALLOWED_TAGS,

@@ -1,8 +1,9 @@
 """iCalendar exports of on-call shifts, one per schedule and one per person, for calendar subscriptions.
 
 Times are written with a TZID (the schedule's timezone, or the person's for a person's calendar)
-and the VTIMEZONE definitions the file needs, so a calendar shows the hand-off at 09:00 Berlin
-time however the reader's own zone changes. The one exception is a time that happens twice in
+and the VTIMEZONE definition the file needs (tidings.generator.vtimezone, with DST onsets as RFC
+5545 has them), so a calendar shows the hand-off at 09:00 Berlin time however the reader's own
+zone changes. The one exception is a time that happens twice in
 that zone (the repeated hour when clocks go back): RFC 5545 reads an ambiguous local time as its
 first occurrence, so such a time is written in UTC instead.
 
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from tidings.content.model import Person, Schedule, slugify
+from tidings.generator.vtimezone import vtimezone
 from tidings.ops.oncall import Shift, person_shifts, shifts
 
 MARGIN = timedelta(days=62)
@@ -80,7 +82,7 @@ def _event(shift: Shift, zone: ZoneInfo, summary: str, description: str, now: da
     return event
 
 
-def _finish(cal: Calendar, events: list[tuple[Shift, Event]]) -> bytes:
+def _finish(cal: Calendar, zone: ZoneInfo, events: list[tuple[Shift, Event]]) -> bytes:
     seen: dict[str, int] = {}
     for _shift, event in sorted(events, key=lambda pair: (pair[0].starts_at, str(pair[1]["uid"]))):
         uid = str(event["uid"])
@@ -88,11 +90,14 @@ def _finish(cal: Calendar, events: list[tuple[Shift, Event]]) -> bytes:
         if seen[uid] > 1:  # two rotations whose names slugify alike: keep UIDs unique, still stable
             event["uid"] = uid.replace("@", f"-{seen[uid]}@", 1)
         cal.add_component(event)
-    if events:
-        first = min(s.starts_at for s, _ in events).date() - timedelta(days=1)
-        last = max(s.ends_at for s, _ in events).date() + timedelta(days=1)
-        # Only the transitions the events need, instead of the default 1970-2038 list.
-        cal.add_missing_timezones(first_date=first, last_date=last)
+    uses_zone = any(
+        event[key].params.get("TZID") == zone.key for _, event in events for key in ("DTSTART", "DTEND")
+    )
+    if uses_zone:
+        first = min(s.starts_at for s, _ in events).astimezone(UTC).date() - timedelta(days=1)
+        last = max(s.ends_at for s, _ in events).astimezone(UTC).date() + timedelta(days=1)
+        # Only the changes the events need; the VTIMEZONE goes before the events that use it.
+        cal.subcomponents.insert(0, vtimezone(zone, first, last))
     return bytes(cal.to_ical())
 
 
@@ -129,7 +134,7 @@ def schedule_calendar(
                 ),
             )
         )
-    return _finish(cal, events)
+    return _finish(cal, zone, events)
 
 
 def person_calendar(
@@ -162,4 +167,4 @@ def person_calendar(
                 ),
             )
         )
-    return _finish(cal, events)
+    return _finish(cal, zone, events)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
@@ -45,9 +46,12 @@ def _base(path: str) -> str:
     return "../" * path.count("/")
 
 
-def _page(env: Environment, template: str, path: str, context: dict[str, Any]) -> Callable[[], bytes]:
+def _page(
+    env: Environment, template: str, path: str, context: dict[str, Any], base: str | None = None
+) -> Callable[[], bytes]:
     def render() -> bytes:
-        html = env.get_template(template).render({**context, "base": _base(path), "page_path": path})
+        links = _base(path) if base is None else base
+        html = env.get_template(template).render({**context, "base": links, "page_path": path})
         return html.encode("utf-8")
 
     return render
@@ -172,6 +176,16 @@ def render_pages(site: Site, env: Environment, context_key: str = "") -> Iterato
     if repo.site.subscribe is not None:  # the form posts to the runner's public listener
         context = {**now, "grouped": status.by_group(repo)}
         yield Output(urls.SUBSCRIBE, _page(env, "subscribe.html", urls.SUBSCRIBE, context))
+
+    # The host serves 404.html for a missing page at any depth, so its links cannot be relative:
+    # they start at the site's root, the path of base_url ("/" without one).
+    folder = urlsplit(repo.site.base_url).path.strip("/") if repo.site.base_url else ""
+    root_path = f"/{folder}/" if folder else "/"
+    yield Output(
+        urls.NOT_FOUND,
+        _page(env, "404.html", urls.NOT_FOUND, shared, base=root_path),
+        _key(context_key, urls.NOT_FOUND),
+    )
 
     maintenance = sorted(repo.maintenance, key=lambda m: m.scheduled_for, reverse=True)
     yield Output(

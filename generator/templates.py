@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
-from tidings.generator.markup import to_html
+from tidings.generator.favicon import find_favicon
+from tidings.generator.markup import to_html, to_text
 from tidings.generator.site import update_anchor, with_anchors
 from tidings.site_templates import TEMPLATE_DIR
 
@@ -37,7 +38,26 @@ def environment(root: Path, timezone: str) -> Environment:
     env.filters["label"] = lambda value: str(value).replace("_", " ").capitalize()
     env.filters["percent"] = lambda value: f"{value:.2f}".rstrip("0").rstrip(".") + "%"
     env.filters["monthname"] = lambda month: calendar.month_name[month]
+    env.globals["favicon"] = find_favicon(root)
+    env.globals["describe"] = describe
     return env
+
+
+# Search engines show about this much of a page's description; a longer summary is cut at a word.
+DESCRIPTION_LENGTH = 160
+
+
+def describe(summary: str, site_description: str, sentence: str) -> str:
+    """A page's `<meta name="description">`: its own summary (Markdown, as plain text), else the
+    site's description, else `sentence` (made from the page's title), on one line, cut to length."""
+    for text in (to_text(summary) if summary.strip() else "", site_description, sentence):
+        words = " ".join(text.split())
+        if len(words) > DESCRIPTION_LENGTH:
+            cut = words[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0]
+            return cut.rstrip(",;:.") + "…"
+        if words:
+            return words
+    return ""
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

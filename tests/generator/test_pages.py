@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import urllib.request
@@ -12,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from tests.conftest import MINIMAL_INCIDENT, MINIMAL_SITE
+from tidings.content import urls
 from tidings.content.load import load
 from tidings.content.model import Incident, Update
 from tidings.content.public import public_view
@@ -141,6 +143,8 @@ def assert_links_resolve(site_dir) -> int:
     """Every relative href and src of every page points at a file of the site; returns how many links."""
     count = 0
     for page in site_dir.rglob("*.html"):
+        if page == site_dir / urls.NOT_FOUND:
+            continue  # served for a missing page at any depth, so its links start at the root: see below
         parser = Links()
         parser.feed(page.read_text())
         for link in parser.links:
@@ -173,6 +177,99 @@ def test_with_feeds_disabled_no_page_links_to_a_feed(make_repo, tmp_path, monkey
         assert ".rss" not in text and ".atom" not in text and "application/rss+xml" not in text, page
     index = (out / "index.html").read_text()
     assert "maintenance.ics" in index and "api/v2/summary.json" in index  # the other subscriptions stay
+
+
+def _descriptions(out) -> dict[str, str]:
+    """Each page's <meta name="description"> (exactly one each), as a search engine reads it."""
+    found = {}
+    for page in sorted(out.rglob("*.html")):
+        metas = re.findall(r'<meta name="description" content="([^"]*)">', page.read_text())
+        assert len(metas) == 1, page
+        found[page.relative_to(out).as_posix()] = html.unescape(metas[0])
+    return found
+
+
+LONG_SUMMARY = (
+    "The **API** returned errors for [some customers](https://example.com/x) in the EU region while a "
+    "database failover\ntook longer than planned; requests were retried, and a few webhooks were sent twice "
+    "before we stopped them."
+)
+
+
+def test_every_page_has_a_description_its_own_else_the_sites_else_a_sentence_from_its_title(site_dir):
+    found = _descriptions(site_dir)
+    assert all(found.values()) and len(found) >= 10
+    # Its own summary.
+    assert found["incidents/2026-03-14-api-errors.html"] == "The API returned errors for an hour."
+    assert found["maintenance/2026-03-28-db.html"] == "We upgrade the database to a new major version."
+    # No summary, and the site has no description: a sentence from the page's title.
+    assert found["incidents/2026-03-21-slow-web.html"] == (
+        "Web app is slow: an incident on Example Status, with its updates."
+    )
+    assert found["index.html"] == (
+        "Example Status: the current status of its services, incidents and scheduled maintenance."
+    )
+    assert found["components/web.html"] == "Web App: its status, uptime and incidents on Example Status."
+    assert found["history/2026-03.html"] == "Incidents of March 2026 on Example Status."
+    assert found["history/index.html"] == "Incident history of Example Status, month by month."
+    assert found["maintenance/index.html"] == (
+        "Scheduled maintenance on Example Status: upcoming and past windows."
+    )
+    assert found["404.html"] == "There is no such page on Example Status."
+
+
+def test_a_pages_own_summary_comes_before_the_sites_description_and_is_cut_at_a_word(
+    make_repo, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOW)
+    site = MINIMAL_SITE.replace(
+        "title: Example Status\n", "title: Example Status\ndescription: Status of Example's API & web app.\n"
+    ).replace("  - name: Web App", "    description: The public REST API.\n  - name: Web App")
+    incident = MINIMAL_INCIDENT.replace("The API returned errors for an hour.", LONG_SUMMARY)
+    root = make_repo(
+        {
+            ".gitlab/status-page.yml": site,
+            "content/incidents/2026-03-14-api-errors.md": incident,
+            "content/incidents/2026-03-21-slow-web.md": ACTIVE,
+        }
+    )
+    build(root, tmp_path / "public")
+    found = _descriptions(tmp_path / "public")
+    cut = found["incidents/2026-03-14-api-errors.html"]
+    assert cut == (
+        "The API returned errors for some customers in the EU region while a database failover took longer "
+        "than planned; requests were retried, and a few webhooks were…"
+    )
+    assert len(cut) <= 160
+    assert found["components/api.html"] == "The public REST API."
+    for page in ("index.html", "components/web.html", "incidents/2026-03-21-slow-web.html", "404.html"):
+        assert found[page] == "Status of Example's API & web app.", page
+
+
+@pytest.mark.parametrize("base_url", ["https://status.example.com/", "https://acme.gitlab.io/status"])
+def test_the_404_page_links_from_the_sites_root_and_every_link_resolves(
+    make_repo, tmp_path, monkeypatch, base_url
+):
+    """GitLab Pages serves 404.html for a missing page at any depth: its links start at base_url's path."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", NOW)
+    site = MINIMAL_SITE.replace("https://status.example.com/", base_url)
+    root = make_repo({".gitlab/status-page.yml": site})
+    out = tmp_path / "public"
+    build(root, out)
+    prefix = urlsplit(base_url).path.rstrip("/") + "/"
+    parser = Links()
+    parser.feed((out / urls.NOT_FOUND).read_text())
+    local = [link for link in parser.links if not urlsplit(link).scheme and not link.startswith("#")]
+    assert {"static/style.css", "static/favicon.svg", "index.html", "history/index.html"} <= {
+        link.removeprefix(prefix) for link in local
+    }
+    for link in local:
+        assert link.startswith(prefix), link
+        assert (out / link.removeprefix(prefix)).is_file(), link
+    without = make_repo({".gitlab/status-page.yml": site.replace(f"base_url: {base_url}\n", "")}, name="bare")
+    build(without, tmp_path / "bare-public")
+    bare = (tmp_path / "bare-public" / urls.NOT_FOUND).read_text()
+    assert '<link rel="stylesheet" href="/static/style.css">' in bare  # no base_url: the host's root
 
 
 def test_site_works_under_a_sub_path(site_dir, tmp_path, http_server):
@@ -281,7 +378,9 @@ def test_updates_in_the_same_second_keep_unique_ids_and_postmortem_headings_surv
     page = (out / "incidents" / "2026-03-14-twice.html").read_text()
     ids = re.findall(r'id="(update-[^"]+)"', page)
     assert len(ids) == 2 and len(set(ids)) == 2
-    assert "<h4>What happened</h4>" in page  # demoted below the page's own headings, not stripped
+    # Below the page's own headings, not stripped: the postmortem's top heading is h3 under its h2,
+    # no level skipped (Lighthouse's heading-order audit).
+    assert "<h3>What happened</h3>" in page
     feed = feedparser.parse((out / "history.atom").read_bytes())
     guids = [e.id for e in feed.entries]
     assert len(guids) == len(set(guids))

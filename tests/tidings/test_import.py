@@ -568,6 +568,43 @@ def test_statuspage_api_responses_import_components_groups_incidents_and_mainten
     assert tree(root) == before
 
 
+def test_a_new_status_repo_gets_a_description_given_or_written_from_the_source(tmp_path, history):
+    """Every page's <meta name="description"> falls back to it (Statuspage's API has no such field)."""
+    source = write_json(tmp_path / "github.json", github_slice(history, size=10))
+    run = import_statuspage(source, tmp_path / "written", "--title", "GitHub Status")
+    assert run.exit_code == 0, run.output
+    names = [c["name"] for c in history["components"]]
+    assert load(tmp_path / "written").repo.site.description == (
+        f"Current status and incident history of GitHub: {', '.join(names[:3])} and {len(names) - 3} more."
+    )
+    given = "Live and past status of GitHub.com:  Git, Actions,\nPages and more."
+    run = import_statuspage(source, tmp_path / "given", "--description", given)
+    assert run.exit_code == 0, run.output
+    site = load(tmp_path / "given").repo.site
+    assert (site.title, site.description) == (
+        "Status",
+        "Live and past status of GitHub.com: Git, Actions, Pages and more.",
+    )
+    # The components of a small source are all named; a source with no name gives none.
+    batch = parse_statuspage(json.loads((FIXTURES / "statuspage" / "summary.json").read_text()))
+    assert plan.written_description("Kestrel Status", batch) == (
+        "Current status and incident history of Kestrel: Dashboard, API, CDN and 1 more."
+    )
+    batch.components = batch.components[:2]
+    assert (
+        plan.written_description("Status", batch) == "Current status and incident history: Dashboard and API."
+    )
+
+
+def test_description_and_title_leave_an_existing_site_file_alone(tmp_path, make_repo, history):
+    root = make_repo({".gitlab/status-page.yml": SITE_WITH_COMMENTS})
+    source = write_json(tmp_path / "github.json", github_slice(history, size=5))
+    run = import_statuspage(source, root, "--title", "Other", "--description", "Other words.")
+    assert run.exit_code == 0, run.output
+    site = load(root).repo.site
+    assert (site.title, site.description) == ("Example Status", "")
+
+
 def test_statuspage_html_becomes_markdown():
     assert html_to_markdown("One.<br />Two.<br><br/>Three.") == "One.\n\nTwo.\n\nThree."
     assert html_to_markdown('See <a href="https://x.example/a_(b)">the <b>docs</b></a>.') == (
@@ -600,6 +637,7 @@ def test_a_cstate_site_imports_and_builds(tmp_path):
     assert result.errors == [] and result.warnings == []
     repo = result.repo
     assert (repo.site.title, repo.site.timezone) == ("Harbor Status", "Europe/Berlin")
+    assert repo.site.description == "Is Harbor up? Live status of the Harbor app, API and regions."
     assert [(c.id, c.group) for c in repo.components] == [
         ("web-app", "core"),
         ("api", "core"),

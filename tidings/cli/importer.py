@@ -46,6 +46,12 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="A component the input names OLD is the component NEW (a renamed one). Repeatable.",
             ),
             click.option("--title", help="Title of the page, when the import starts a new status repo."),
+            click.option(
+                "--description",
+                help='Description of the page (each page\'s <meta name="description"> falls back to it), '
+                "when the import starts a new status repo; default: the source's, else one from its name "
+                "and components.",
+            ),
             click.option("--dry-run", is_flag=True, help="Say what would change; write nothing."),
             click.option("-q", "--quiet", is_flag=True, help="Print only errors."),
         )
@@ -93,6 +99,8 @@ def _run(batch_of: Callable[[], ImportBatch], root: Path | None, what: str, opti
         batch = batch_of()
         if options["title"]:
             batch.title = options["title"]
+        if options["description"]:
+            batch.description = " ".join(options["description"].split())
         plan = plan_import(root, batch, dict(options["aliases"]), progress=progress)
     except ImportFailed as failed:
         for problem in failed.problems[:SHOWN_PROBLEMS]:

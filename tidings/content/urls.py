@@ -35,6 +35,7 @@ HISTORY_INDEX = "history/index.html"
 MAINTENANCE_INDEX = "maintenance/index.html"
 MAINTENANCE_CALENDAR = "maintenance.ics"
 SUBSCRIBE = "subscribe.html"  # the form; only when the site file has `subscribe:`
+NOT_FOUND = "404.html"  # what GitLab Pages (and most static hosts) serve for a missing page
 FEED_FORMATS = ("rss", "atom")
 
 

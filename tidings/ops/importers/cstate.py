@@ -5,6 +5,8 @@ cState keeps each issue as Markdown with front matter (`title`, `date`, `resolve
 newest first, as `*Investigating* - text {{< track "2018-04-13 15:54:00" >}}` paragraphs.
 
 Mappings (cState -> Tidings):
+- `params.description` (cState's `<meta name="description">`) -> the site's description, when the
+  import starts the status repo.
 - systems -> components (`link` -> url), categories -> groups; a system in an `untitled`
   category gets no group, as cState shows it without a heading.
 - severity -> severity and component impact: down -> critical / major_outage, disrupted -> high /
@@ -103,6 +105,9 @@ def read_cstate(site: Path, timezone: str | None = None) -> ImportBatch:
     zone: tzinfo = ZoneInfo(zone_name or "UTC")
     batch.title = _key(config, "title") if isinstance(_key(config, "title"), str) else None
     batch.timezone = zone_name
+    described = _key(_key(config, "params"), "description")
+    if isinstance(described, str) and described.strip():
+        batch.description = " ".join(described.split())
     base_url = _key(config, "baseURL")
     if isinstance(base_url, str) and re.match(r"^https?://\S+$", base_url):
         batch.base_url = base_url if base_url.endswith("/") else f"{base_url}/"

@@ -155,6 +155,25 @@ class _Existing:
     text: str
 
 
+# How many component names a written description lists before "and N more".
+DESCRIBED_COMPONENTS = 3
+
+
+def written_description(title: str, batch: ImportBatch) -> str:
+    """A description for a status repo an import starts from a source that has none (Statuspage's
+    API has no such field): the page's name and its first components, so every page has a
+    `<meta name="description">` that says what it is about."""
+    name = re.sub(r"\s*\bstatus$", "", title.strip(), flags=re.IGNORECASE)
+    names = [c.name for c in batch.components]
+    listed = ", ".join(names[:DESCRIBED_COMPONENTS])
+    if len(names) > DESCRIBED_COMPONENTS:
+        listed += f" and {len(names) - DESCRIBED_COMPONENTS} more"
+    elif len(names) > 1:
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    subject = f" of {name}" if name else ""
+    return f"Current status and incident history{subject}{': ' + listed if listed else ''}."
+
+
 class _Sites:
     """The site file being edited, and the component and group ids it knows."""
 
@@ -174,6 +193,7 @@ class _Sites:
                 self.edit = new_editable(self.path, "site", {}, markdown=False)
         else:
             start: dict[str, Any] = {"title": batch.title or "Status"}
+            start["description"] = batch.description or written_description(start["title"], batch)
             if batch.base_url:
                 start["base_url"] = batch.base_url
             if batch.timezone:

@@ -117,6 +117,7 @@ class ImportBatch:
     """Everything one input holds, ready to plan."""
 
     title: str | None = None  # the page's name, for a status repo created by the import
+    description: str | None = None  # the page's description, likewise (cState's params.description)
     timezone: str | None = None
     base_url: str | None = None  # where the old page was served, likely where the new one will be
     groups: list[GroupRecord] = field(default_factory=list)
