@@ -93,7 +93,7 @@ def build(
     """Build the public site of the status repo at `root` into `out`; refuse (writing nothing) on errors.
 
     With `cache`, parsed files are kept in ROOT/.tidings-cache/ and pages whose inputs did not change
-    are taken over from the previous build in `out` (hard links) instead of being rendered again:
+    are kept from the previous build in `out` (not rewritten) instead of being rendered again:
     the result is byte for byte what a cold build writes. `workers` > 1 renders in that many processes;
     0 means one a CPU core.
     """
