@@ -89,13 +89,14 @@ def build(
     cache: bool = True,
     workers: int = 1,
     progress: Progress | None = None,
+    parse_cache: ParseCache | None = None,
 ) -> BuildResult:
     """Build the public site of the status repo at `root` into `out`; refuse (writing nothing) on errors.
 
     With `cache`, parsed files are kept in ROOT/.tidings-cache/ and pages whose inputs did not change
     are kept from the previous build in `out` (not rewritten) instead of being rendered again:
     the result is byte for byte what a cold build writes. `workers` > 1 renders in that many processes;
-    0 means one a CPU core.
+    0 means one a CPU core. `parse_cache`: one kept in memory from the previous build (see `Rebuilds`).
     """
     workers = workers or os.cpu_count() or 1
     check_output(out, root)
@@ -104,7 +105,7 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(root, out, now, cache, workers, progress)
+        return _build(root, out, now, cache, workers, progress, parse_cache)
     finally:
         if collecting:
             gc.enable()
@@ -147,7 +148,13 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
 
 
 def _build(
-    root: Path, out: Path, now: datetime | None, cache: bool, workers: int, progress: Progress | None
+    root: Path,
+    out: Path,
+    now: datetime | None,
+    cache: bool,
+    workers: int,
+    progress: Progress | None,
+    warm: ParseCache | None,
 ) -> BuildResult:
     now = now or clock.now()
     key = context_key(root)
@@ -170,7 +177,7 @@ def _build(
     from tidings.generator.templates import environment
     from tidings.generator.write import write_site
 
-    parse_cache = ParseCache(root) if cache else None
+    parse_cache = (warm or ParseCache(root)) if cache else None
     result = load(root, parse_cache, alerts=False)  # alert records are internal: never read here
     if result.errors:
         raise BuildFailed(result.errors)
@@ -206,3 +213,29 @@ def _build(
         rendered=written.rendered,
         reused=written.reused,
     )
+
+
+class Rebuilds:
+    """Builds of one repo into one folder, again and again in one process (`tidings serve`).
+
+    Parsed files stay in memory from one build to the next: reading them back from the cache file
+    is most of what a rebuild after one edit costs at ten thousand incidents. The cache file is
+    still written, so the next process starts warm too.
+    """
+
+    def __init__(self, root: Path, out: Path):
+        self.root, self.out = root, out
+        self._cache: ParseCache | None = None
+        self._used = False  # the last build read the cache (one whose inputs were unchanged did not)
+        self._saved = True  # ... and saved it (a failed build raises first: next_run keeps both runs)
+
+    def __call__(self, now: datetime | None = None) -> BuildResult:
+        if self._cache is None:
+            self._cache = ParseCache(self.root)
+        elif self._used:
+            self._cache.next_run(self._saved)
+        self._used, self._saved = True, False
+        # One process: forking beside a server's threads is unsafe, and rebuilds are small.
+        result = build(self.root, self.out, now=now, cache=True, workers=1, parse_cache=self._cache)
+        self._used, self._saved = not result.inputs_unchanged, True
+        return result

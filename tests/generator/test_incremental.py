@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tidings.content.cache import ParseCache
 from tidings.generator import write
-from tidings.generator.build import build
+from tidings.generator.build import Rebuilds, build
 from tidings.generator.problems import BuildFailed
 
 NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
@@ -277,3 +278,41 @@ def test_an_interrupted_update_is_repaired_by_the_next_build(repo, tmp_path, mon
     assert "REST APX" not in page.read_text()
     assert_same_as_cold(repo, out, tmp_path, "interrupted")
     assert not list((repo / ".tidings-cache").glob("*.journal"))
+
+
+def test_rebuilds_in_one_process_keep_parsed_files_in_memory_and_equal_a_cold_build(repo, tmp_path):
+    """`tidings serve` rebuilds with the parsed files of its last build in memory: the cache file is
+    not read again (here it is gone), and every result is still what a cold build writes, after an
+    edit, an addition, a deletion, a build that failed and the fix."""
+    out = tmp_path / "public"
+    rebuilds = Rebuilds(repo, out)
+    first = rebuilds(now=NOW)
+    files = len(list((repo / INCIDENTS).glob("*.md")))
+    assert not first.inputs_unchanged
+    for stored in (repo / ".tidings-cache").glob("parsed*.pickle"):
+        stored.unlink()
+    assert rebuilds(now=NOW).inputs_unchanged
+
+    edited = repo / INCIDENTS / "2026-07-08-api-errors.md"
+    edited.write_text(edited.read_text().replace("title: ", "title: Edited, ", 1))
+    rebuilds(now=NOW)
+    assert rebuilds._cache is not None and rebuilds._cache.hits >= files - 1  # all but the edited one
+    assert_same_as_cold(repo, out, tmp_path, "warm-edit")
+
+    shutil.copy(edited, repo / INCIDENTS / "2026-07-09-api-errors-again.md")
+    rebuilds(now=NOW)
+    assert_same_as_cold(repo, out, tmp_path, "warm-add")
+    (repo / INCIDENTS / "2026-06-03-ci-runner-queue.md").unlink()
+    rebuilds(now=NOW)
+    assert_same_as_cold(repo, out, tmp_path, "warm-delete")
+
+    good = edited.read_text()
+    edited.write_text(good.replace("status: resolved", "status: nope", 1))
+    with pytest.raises(BuildFailed):
+        rebuilds(now=NOW)
+    edited.write_text(good.replace("title: Edited, ", "title: Fixed, ", 1))
+    rebuilds(now=NOW)
+    assert "Fixed, " in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "warm-fixed")
+    # What the process kept in memory was saved too: a new process starts warm.
+    assert ParseCache(repo).get(ParseCache.key(f"{INCIDENTS}/{edited.name}", edited.read_bytes())) is not None
