@@ -150,8 +150,13 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
     newest = entries(_newest(host, sources, limit))
     for fmt in urls.FEED_FORMATS:
         yield urls.feed_path(fmt), _feed(site, title, urls.INDEX, urls.feed_path(fmt), newest, fmt)
+    # Each component's sources in the same order, found in one pass (not one pass a component).
+    by_component: dict[str, list[_Source]] = {}
+    for source in sources:
+        for component_id in dict.fromkeys(source.item.components):
+            by_component.setdefault(component_id, []).append(source)
     for component in site.repo.components:
-        mine = entries(_newest(host, [x for x in sources if component.id in x.item.components], limit))
+        mine = entries(_newest(host, by_component.get(component.id, []), limit))
         page = urls.component_path(component)
         for fmt in urls.FEED_FORMATS:
             path = urls.component_feed_path(component, fmt)

@@ -86,8 +86,17 @@ class Site:
     def component(self, component_id: str) -> Component | None:
         return next((c for c in self.repo.components if c.id == component_id), None)
 
+    @cached_property
+    def _incidents_by_component(self) -> dict[str, list[Incident]]:
+        found: dict[str, list[Incident]] = {}
+        for incident in self.incidents_newest_first:
+            for component_id in dict.fromkeys(incident.components):
+                found.setdefault(component_id, []).append(incident)
+        return found
+
     def incidents_of(self, component_id: str) -> list[Incident]:
-        return [i for i in self.incidents_newest_first if component_id in i.components]
+        """The component's incidents, newest first (one pass over the history for all components)."""
+        return list(self._incidents_by_component.get(component_id, []))
 
     def absolute(self, path: str) -> str:
         """An absolute URL for feeds and the API; a root-relative path when no base_url is set."""

@@ -115,7 +115,7 @@ class Manifest:
     def intact(self, rel: str) -> bool:
         """Whether the file at `rel` in `out` is the one the last build wrote (not edited or removed)."""
         try:
-            stat = os.stat(os.path.join(self.out, rel))
+            stat = os.stat(f"{self.out}/{rel}")
         except OSError:
             return False
         return self.files.get(rel) == [stat.st_size, stat.st_mtime_ns]
@@ -279,10 +279,11 @@ def write_site(
             if rel in keys:
                 raise OutputClash(f"two outputs want {rel}")
             keys[rel] = output.key
-            target, old = os.path.join(stage, rel), os.path.join(old_root, rel)
-            folder = os.path.dirname(target)
+            # Joined by hand: rel is relative and never leaves the site (checked above).
+            target, old = f"{stage}/{rel}", f"{old_root}/{rel}"
+            folder = rel.rpartition("/")[0]
             if folder not in folders:
-                os.makedirs(folder, exist_ok=True)
+                os.makedirs(f"{stage}/{folder}", exist_ok=True)
                 folders.add(folder)
             if (
                 output.key is not None

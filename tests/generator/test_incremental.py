@@ -296,7 +296,7 @@ def test_rebuilds_in_one_process_keep_parsed_files_in_memory_and_equal_a_cold_bu
     edited = repo / INCIDENTS / "2026-07-08-api-errors.md"
     edited.write_text(edited.read_text().replace("title: ", "title: Edited, ", 1))
     rebuilds(now=NOW)
-    assert rebuilds._cache is not None and rebuilds._cache.hits >= files - 1  # all but the edited one
+    assert rebuilds.warm is not None and rebuilds.warm.parse_cache.hits >= files - 1  # all but the edited one
     assert_same_as_cold(repo, out, tmp_path, "warm-edit")
 
     shutil.copy(edited, repo / INCIDENTS / "2026-07-09-api-errors-again.md")
@@ -314,5 +314,14 @@ def test_rebuilds_in_one_process_keep_parsed_files_in_memory_and_equal_a_cold_bu
     rebuilds(now=NOW)
     assert "Fixed, " in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
     assert_same_as_cold(repo, out, tmp_path, "warm-fixed")
+    # A theme override made while it runs: the templates it compiled before are not used.
+    (repo / "site_templates").mkdir()
+    (repo / "site_templates" / "incident.html").write_text(
+        '{% extends "default:incident.html" %}{% block feeds %}{{ super() }}<meta name="x-warm" content="1">'
+        "{% endblock %}"
+    )
+    rebuilds(now=NOW)
+    assert 'name="x-warm"' in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "warm-theme")
     # What the process kept in memory was saved too: a new process starts warm.
     assert ParseCache(repo).get(ParseCache.key(f"{INCIDENTS}/{edited.name}", edited.read_bytes())) is not None
