@@ -76,13 +76,14 @@ class _Source(NamedTuple):
 
 def _sources(site: Site) -> list[_Source]:
     """Every incident and maintenance with updates, the most recently updated first."""
+    newest = site.newest_updates
     found = [
-        _Source(max(u.at for u in i.updates), "incident", i, i.started_at, urls.incident_path(i))
+        _Source(newest[id(i)], "incident", i, i.started_at, urls.incident_path(i))
         for i in site.repo.incidents
         if i.updates
     ]
     found += [
-        _Source(max(u.at for u in m.updates), "maintenance", m, m.scheduled_for, urls.maintenance_path(m))
+        _Source(newest[id(m)], "maintenance", m, m.scheduled_for, urls.maintenance_path(m))
         for m in site.repo.maintenance
         if m.updates
     ]

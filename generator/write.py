@@ -19,6 +19,7 @@ it changes, not a new folder of hard links and the removal of the old one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -148,13 +149,19 @@ class Manifest:
             os.fsync(handle.fileno())
         os.replace(tmp, self.journal)
 
-    def save(self, keys: dict[str, str | None]) -> None:
+    def save(self, keys: dict[str, str | None], untouched: set[str] | None = None) -> None:
+        """Record what `out` now holds. `untouched`: paths this build found intact and left alone,
+        whose recorded size and time stand (not stat'ed again: at 10k files that is most of them)."""
         stat = (self.out / MARKER).stat()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         files = {}
+        untouched = untouched or set()
         for rel in keys:
-            written = os.stat(os.path.join(self.out, rel))
+            if rel in untouched:
+                files[rel] = self.files[rel]
+                continue
+            written = os.stat(f"{self.out}/{rel}")
             files[rel] = [written.st_size, written.st_mtime_ns]
         stored = {
             "marker": [stat.st_ino, stat.st_mtime_ns],
@@ -267,6 +274,7 @@ def write_site(
     keys: dict[str, str | None] = {}
     jobs: list[Output] = []
     fresh: list[str] = []  # paths written into staging: new bytes for `out`
+    untouched: set[str] = set()  # paths found intact in `out` and left as they are
     reused = 0
     try:
         # Plain strings and os calls: at ten thousand files, pathlib's objects cost more than the I/O.
@@ -294,6 +302,7 @@ def write_site(
             ):
                 if in_place:
                     reused += 1  # the file in `out` is already this one
+                    untouched.add(rel)
                     continue
                 try:
                     os.link(old, target)
@@ -338,21 +347,24 @@ def write_site(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if manifest is not None:
-        manifest.save(keys)  # and the journal goes: the manifest now says what `out` holds
+        manifest.save(keys, untouched)  # and the journal goes: the manifest now says what `out` holds
     return Written(files=len(keys), rendered=len(keys) - reused, reused=reused)
 
 
-def _stale(out: str, wanted: set[str]) -> list[str]:
-    """Files (and symlinks) in `out` that no output wants: what a swapped-in folder would not hold."""
-    found = []
+def _stale(out: str, wanted: set[str]) -> tuple[list[str], list[str]]:
+    """Files (and symlinks) in `out` that no output wants, and every folder below `out`, deepest first."""
+    found, folders = [], []
     for folder, dirnames, filenames in os.walk(out):
         rel_folder = os.path.relpath(folder, out)
         prefix = "" if rel_folder == "." else rel_folder.replace(os.sep, "/") + "/"
+        if prefix:
+            folders.append(folder)
         for name in [d for d in dirnames if os.path.islink(os.path.join(folder, d))]:
             dirnames.remove(name)
             found.append(prefix + name)
         found += [prefix + name for name in filenames if prefix + name not in wanted]
-    return [rel for rel in found if rel != MARKER]
+    folders.sort(key=lambda f: f.count(os.sep), reverse=True)
+    return [rel for rel in found if rel != MARKER], folders
 
 
 def _update_in_place(
@@ -360,9 +372,9 @@ def _update_in_place(
 ) -> None:
     """Move each freshly written file over its old one (atomic per file) and remove what no output
     wants, with every path named in the journal first: an interruption leaves the next build a list
-    of what to distrust."""
+    of what to distrust. The folder then holds what a swapped-in one would, and nothing else."""
     stage, root = str(staging), str(out)
-    stale = _stale(root, wanted)
+    stale, folders = _stale(root, wanted)
     manifest.begin([*fresh, *stale])
     for rel in fresh:
         target = os.path.join(root, rel)
@@ -375,13 +387,7 @@ def _update_in_place(
             shutil.rmtree(target)  # a folder where a page belongs: not ours either
         os.replace(os.path.join(stage, rel), target)
     for rel in stale:
-        path = os.path.join(root, rel)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
-        # A folder left empty goes too: a swapped-in folder would not have it.
-        folder = os.path.dirname(path)
-        while folder != root and not os.listdir(folder):
-            os.rmdir(folder)
-            folder = os.path.dirname(folder)
+        os.unlink(os.path.join(root, rel))
+    for folder in folders:  # deepest first, so a folder emptied by its subfolders' removal goes too
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # only an empty one: a swapped-in folder would not have it

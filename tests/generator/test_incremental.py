@@ -213,14 +213,16 @@ def test_a_build_into_its_own_folder_updates_it_in_place(repo, tmp_path):
     out = tmp_path / "public"
     build(repo, out, now=NOW)
     folder, marker = inode(out), inode(out / write.MARKER)
-    (out / "stray").mkdir()
+    (out / "stray" / "empty").mkdir(parents=True)
     (out / "stray" / "by-hand.html").write_text("not ours")
+    (out / "also-empty").mkdir()
     (out / "incidents" / "by-hand.html").write_text("not ours")
     edited = repo / INCIDENTS / "2026-07-08-api-errors.md"
     edited.write_text(edited.read_text().replace("title: ", "title: Edited, ", 1))
     build(repo, out, now=NOW)
     assert inode(out) == folder and inode(out / write.MARKER) == marker
     assert not (out / "stray").exists() and not (out / "incidents" / "by-hand.html").exists()
+    assert not (out / "also-empty").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "repo"]  # no staging folder left
     assert_same_as_cold(repo, out, tmp_path, "in-place")
     assert not list((repo / ".tidings-cache").glob("*.journal"))
