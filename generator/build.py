@@ -67,12 +67,13 @@ def public_module() -> Path:
     return Path(spec.origin)
 
 
-def context_key(root: Path) -> str:
-    """What every keyed page depends on besides its own item: code, templates, site settings, libraries."""
+def context_key(root: Path, templates: bool = True) -> str:
+    """What every keyed page depends on besides its own item: code, templates, site settings, libraries.
+    `templates=False`: the same without the templates, for outputs no template makes (feeds)."""
     digest = hashlib.blake2b(digest_size=20)
     here = Path(__file__).parent
     sources = [*sorted(here.glob("*.py")), public_module()]
-    for folder in (TEMPLATE_DIR, root / "site_templates"):
+    for folder in (TEMPLATE_DIR, root / "site_templates") if templates else ():
         if folder.is_dir():
             sources += _files_under(folder)
     sources.append(root / SITE_FILE)
@@ -198,7 +199,7 @@ def _build(
 
     def outputs() -> Iterator[Output]:
         yield from render_pages(site, env, key)
-        yield from whole(render_feeds(site))
+        yield from render_feeds(site, context_key(root, templates=False))
         yield from whole(render_api(site))
         yield from whole(render_badges(site))
         yield from whole(render_calendar(site))

@@ -7,9 +7,11 @@ subscribers never see duplicates.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple
 
 from feedgen.feed import FeedGenerator
@@ -17,6 +19,7 @@ from feedgen.feed import FeedGenerator
 from tidings.content import urls
 from tidings.content.model import Incident, Maintenance
 from tidings.generator.markup import to_html
+from tidings.generator.pages import Output
 from tidings.generator.site import Site, with_anchors
 
 
@@ -136,7 +139,18 @@ def _feed(site: Site, title: str, page: str, self_path: str, entries: list[Entry
     return data
 
 
-def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "-"
+
+
+def render_feeds(site: Site, context_key: str = "") -> Iterator[Output]:
+    """Every feed, keyed: a feed is the entries it chose (which updates, of which file's bytes), the
+    site settings and the code, and the clock only when it has no entry. Choosing is cheap; making
+    the entries and the XML is not, so an incremental build renders only the feeds whose choice
+    changed (an edit to an old incident changes none)."""
     settings = site.repo.site.feeds
     if not settings.enabled:
         return
@@ -144,21 +158,31 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
     title = site.repo.site.title
     limit = settings.entries
     rendered: dict[str, Entry] = {}
+    libraries = [f"{name}={_version(name)}" for name in ("feedgen", "lxml")]
 
     def entries(chosen: list[_Candidate]) -> list[Entry]:
         return [rendered.setdefault(c.id, c.entry(site)) for c in chosen]
 
-    newest = entries(_newest(host, sources, limit))
+    def output(feed_title: str, page: str, path: str, chosen: list[_Candidate], fmt: str) -> Output:
+        made = [f"{c.id}\0{c.item.digest}" for c in chosen]
+        if not made or any(not c.item.digest for c in chosen):
+            made.append(site.now.isoformat())  # its date is the clock's: never taken over
+        key = hashlib.blake2b(
+            "\0".join([context_key, *libraries, path, feed_title, page, fmt, *made]).encode(), digest_size=20
+        ).hexdigest()
+        return Output(path, lambda: _feed(site, feed_title, page, path, entries(chosen), fmt), key)
+
+    newest = _newest(host, sources, limit)
     for fmt in urls.FEED_FORMATS:
-        yield urls.feed_path(fmt), _feed(site, title, urls.INDEX, urls.feed_path(fmt), newest, fmt)
+        yield output(title, urls.INDEX, urls.feed_path(fmt), newest, fmt)
     # Each component's sources in the same order, found in one pass (not one pass a component).
     by_component: dict[str, list[_Source]] = {}
     for source in sources:
         for component_id in dict.fromkeys(source.item.components):
             by_component.setdefault(component_id, []).append(source)
     for component in site.repo.components:
-        mine = entries(_newest(host, by_component.get(component.id, []), limit))
+        mine = _newest(host, by_component.get(component.id, []), limit)
         page = urls.component_path(component)
         for fmt in urls.FEED_FORMATS:
             path = urls.component_feed_path(component, fmt)
-            yield path, _feed(site, f"{title}: {component.name}", page, path, mine, fmt)
+            yield output(f"{title}: {component.name}", page, path, mine, fmt)

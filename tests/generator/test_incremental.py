@@ -4,6 +4,7 @@ what a cold build writes, and only the pages that depend on the change are rende
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -327,3 +328,27 @@ def test_rebuilds_in_one_process_keep_parsed_files_in_memory_and_equal_a_cold_bu
     assert_same_as_cold(repo, out, tmp_path, "warm-theme")
     # What the process kept in memory was saved too: a new process starts warm.
     assert ParseCache(repo).get(ParseCache.key(f"{INCIDENTS}/{edited.name}", edited.read_bytes())) is not None
+
+
+def test_feeds_are_rendered_again_only_when_the_updates_they_choose_change(repo, tmp_path):
+    """A feed shows the newest few updates: an edit to an old incident leaves every feed as it was
+    (not even rewritten), an edit to one it shows changes it, and both equal a cold build."""
+    site = repo / ".gitlab" / "status-page.yml"
+    site.write_text(site.read_text().replace("entries: 50", "entries: 2"))
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    feeds = sorted([*out.glob("history.*"), *out.glob("components/*.rss"), *out.glob("components/*.atom")])
+    assert len(feeds) > 2
+    before = {feed: inode(feed) for feed in feeds}
+    old = repo / INCIDENTS / "2026-06-03-ci-runner-queue.md"
+    old.write_text(old.read_text().replace("title: ", "title: Old, ", 1))
+    build(repo, out, now=NOW)
+    assert {feed: inode(feed) for feed in feeds} == before
+    assert_same_as_cold(repo, out, tmp_path, "old-edit")
+    shown = re.search(r"incidents/([\w.-]+)\.html", (out / "history.rss").read_text())
+    assert shown is not None
+    newest = repo / INCIDENTS / f"{shown.group(1)}.md"
+    newest.write_text(newest.read_text().replace("title: ", "title: New, ", 1))
+    build(repo, out, now=NOW)
+    assert "New, " in (out / "history.rss").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "new-edit")
