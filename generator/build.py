@@ -11,7 +11,7 @@ import hashlib
 import importlib.util
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -26,6 +26,8 @@ from tidings.generator.write import Manifest, Progress, check_output
 from tidings.site_templates import TEMPLATE_DIR
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from tidings.generator.pages import Output
 
 STATIC_ASSETS = ("style.css", "localtime.js")
@@ -65,12 +67,13 @@ def public_module() -> Path:
     return Path(spec.origin)
 
 
-def context_key(root: Path) -> str:
-    """What every keyed page depends on besides its own item: code, templates, site settings, libraries."""
+def context_key(root: Path, templates: bool = True) -> str:
+    """What every keyed page depends on besides its own item: code, templates, site settings, libraries.
+    `templates=False`: the same without the templates, for outputs no template makes (feeds)."""
     digest = hashlib.blake2b(digest_size=20)
     here = Path(__file__).parent
     sources = [*sorted(here.glob("*.py")), public_module()]
-    for folder in (TEMPLATE_DIR, root / "site_templates"):
+    for folder in (TEMPLATE_DIR, root / "site_templates") if templates else ():
         if folder.is_dir():
             sources += _files_under(folder)
     sources.append(root / SITE_FILE)
@@ -89,13 +92,14 @@ def build(
     cache: bool = True,
     workers: int = 1,
     progress: Progress | None = None,
+    warm: Warm | None = None,
 ) -> BuildResult:
     """Build the public site of the status repo at `root` into `out`; refuse (writing nothing) on errors.
 
     With `cache`, parsed files are kept in ROOT/.tidings-cache/ and pages whose inputs did not change
-    are taken over from the previous build in `out` (hard links) instead of being rendered again:
+    are kept from the previous build in `out` (not rewritten) instead of being rendered again:
     the result is byte for byte what a cold build writes. `workers` > 1 renders in that many processes;
-    0 means one a CPU core.
+    0 means one a CPU core. `warm`: what this process kept from its previous build (see `Rebuilds`).
     """
     workers = workers or os.cpu_count() or 1
     check_output(out, root)
@@ -104,7 +108,7 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(root, out, now, cache, workers, progress)
+        return _build(root, out, now, cache, workers, progress, warm)
     finally:
         if collecting:
             gc.enable()
@@ -147,7 +151,13 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
 
 
 def _build(
-    root: Path, out: Path, now: datetime | None, cache: bool, workers: int, progress: Progress | None
+    root: Path,
+    out: Path,
+    now: datetime | None,
+    cache: bool,
+    workers: int,
+    progress: Progress | None,
+    warm: Warm | None,
 ) -> BuildResult:
     now = now or clock.now()
     key = context_key(root)
@@ -171,12 +181,18 @@ def _build(
     from tidings.generator.templates import environment
     from tidings.generator.write import write_site
 
-    parse_cache = ParseCache(root) if cache else None
+    parse_cache = (warm.parse_cache if warm else ParseCache(root)) if cache else None
     result = load(root, parse_cache, alerts=False)  # alert records are internal: never read here
     if result.errors:
         raise BuildFailed(result.errors)
     site = Site(repo=public_view(result.repo, result.public), now=now)
-    env = environment(site.repo.root, site.repo.site.timezone)
+    # The key covers the templates, the site settings and the code: an equal key, an equal environment
+    # (whose compiled templates a warm process keeps; Jinja still checks each file's time).
+    env = warm.environments.get(key) if warm is not None else None
+    if env is None:
+        env = environment(site.repo.root, site.repo.site.timezone)
+        if warm is not None:
+            warm.environments = {key: env}
 
     def whole(items: Iterator[tuple[str, bytes]]) -> Iterator[Output]:
         for path, data in items:
@@ -184,7 +200,7 @@ def _build(
 
     def outputs() -> Iterator[Output]:
         yield from render_pages(site, env, key)
-        yield from whole(render_feeds(site))
+        yield from render_feeds(site, context_key(root, templates=False))
         yield from whole(render_api(site))
         yield from whole(render_badges(site))
         yield from whole(render_calendar(site))
@@ -210,3 +226,37 @@ def _build(
         rendered=written.rendered,
         reused=written.reused,
     )
+
+
+@dataclass
+class Warm:
+    """What a process that builds one repo again and again keeps from one build to the next."""
+
+    parse_cache: ParseCache
+    environments: dict[str, Environment] = field(default_factory=dict)  # by context key
+
+
+class Rebuilds:
+    """Builds of one repo into one folder, again and again in one process (`tidings serve`).
+
+    Parsed files stay in memory from one build to the next: reading them back from the cache file
+    is most of what a rebuild after one edit costs at ten thousand incidents. The cache file is
+    still written, so the next process starts warm too.
+    """
+
+    def __init__(self, root: Path, out: Path):
+        self.root, self.out = root, out
+        self.warm: Warm | None = None
+        self._used = False  # the last build read the cache (one whose inputs were unchanged did not)
+        self._saved = True  # ... and saved it (a failed build raises first: next_run keeps both runs)
+
+    def __call__(self, now: datetime | None = None) -> BuildResult:
+        if self.warm is None:
+            self.warm = Warm(ParseCache(self.root))
+        elif self._used:
+            self.warm.parse_cache.next_run(self._saved)
+        self._used, self._saved = True, False
+        # One process: forking beside a server's threads is unsafe, and rebuilds are small.
+        result = build(self.root, self.out, now=now, cache=True, workers=1, warm=self.warm)
+        self._used, self._saved = not result.inputs_unchanged, True
+        return result

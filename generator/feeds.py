@@ -7,9 +7,11 @@ subscribers never see duplicates.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple
 
 from feedgen.feed import FeedGenerator
@@ -17,6 +19,7 @@ from feedgen.feed import FeedGenerator
 from tidings.content import urls
 from tidings.content.model import Incident, Maintenance
 from tidings.generator.markup import to_html
+from tidings.generator.pages import Output
 from tidings.generator.site import Site, with_anchors
 
 
@@ -76,13 +79,14 @@ class _Source(NamedTuple):
 
 def _sources(site: Site) -> list[_Source]:
     """Every incident and maintenance with updates, the most recently updated first."""
+    newest = site.newest_updates
     found = [
-        _Source(max(u.at for u in i.updates), "incident", i, i.started_at, urls.incident_path(i))
+        _Source(newest[id(i)], "incident", i, i.started_at, urls.incident_path(i))
         for i in site.repo.incidents
         if i.updates
     ]
     found += [
-        _Source(max(u.at for u in m.updates), "maintenance", m, m.scheduled_for, urls.maintenance_path(m))
+        _Source(newest[id(m)], "maintenance", m, m.scheduled_for, urls.maintenance_path(m))
         for m in site.repo.maintenance
         if m.updates
     ]
@@ -135,7 +139,18 @@ def _feed(site: Site, title: str, page: str, self_path: str, entries: list[Entry
     return data
 
 
-def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "-"
+
+
+def render_feeds(site: Site, context_key: str = "") -> Iterator[Output]:
+    """Every feed, keyed: a feed is the entries it chose (which updates, of which file's bytes), the
+    site settings and the code, and the clock only when it has no entry. Choosing is cheap; making
+    the entries and the XML is not, so an incremental build renders only the feeds whose choice
+    changed (an edit to an old incident changes none)."""
     settings = site.repo.site.feeds
     if not settings.enabled:
         return
@@ -143,16 +158,31 @@ def render_feeds(site: Site) -> Iterator[tuple[str, bytes]]:
     title = site.repo.site.title
     limit = settings.entries
     rendered: dict[str, Entry] = {}
+    libraries = [f"{name}={_version(name)}" for name in ("feedgen", "lxml")]
 
     def entries(chosen: list[_Candidate]) -> list[Entry]:
         return [rendered.setdefault(c.id, c.entry(site)) for c in chosen]
 
-    newest = entries(_newest(host, sources, limit))
+    def output(feed_title: str, page: str, path: str, chosen: list[_Candidate], fmt: str) -> Output:
+        made = [f"{c.id}\0{c.item.digest}" for c in chosen]
+        if not made or any(not c.item.digest for c in chosen):
+            made.append(site.now.isoformat())  # its date is the clock's: never taken over
+        key = hashlib.blake2b(
+            "\0".join([context_key, *libraries, path, feed_title, page, fmt, *made]).encode(), digest_size=20
+        ).hexdigest()
+        return Output(path, lambda: _feed(site, feed_title, page, path, entries(chosen), fmt), key)
+
+    newest = _newest(host, sources, limit)
     for fmt in urls.FEED_FORMATS:
-        yield urls.feed_path(fmt), _feed(site, title, urls.INDEX, urls.feed_path(fmt), newest, fmt)
+        yield output(title, urls.INDEX, urls.feed_path(fmt), newest, fmt)
+    # Each component's sources in the same order, found in one pass (not one pass a component).
+    by_component: dict[str, list[_Source]] = {}
+    for source in sources:
+        for component_id in dict.fromkeys(source.item.components):
+            by_component.setdefault(component_id, []).append(source)
     for component in site.repo.components:
-        mine = entries(_newest(host, [x for x in sources if component.id in x.item.components], limit))
+        mine = _newest(host, by_component.get(component.id, []), limit)
         page = urls.component_path(component)
         for fmt in urls.FEED_FORMATS:
             path = urls.component_feed_path(component, fmt)
-            yield path, _feed(site, f"{title}: {component.name}", page, path, mine, fmt)
+            yield output(f"{title}: {component.name}", page, path, mine, fmt)

@@ -49,17 +49,31 @@ class Site:
     @cached_property
     def last_changed(self) -> datetime:
         """The newest update of any incident or maintenance (the page's updated_at)."""
-        times = [u.at for i in self.repo.incidents for u in i.updates]
-        times += [u.at for m in self.repo.maintenance for u in m.updates]
-        return max(times, default=self.now)
+        return max(self.newest_updates.values(), default=self.now)
+
+    @cached_property
+    def newest_updates(self) -> dict[int, datetime]:
+        """id(item) -> the time of its newest update, for every incident and maintenance with updates:
+        one pass over every update, which the API, the feeds and the page's date all need."""
+        newest = {}
+        items: list[Incident | Maintenance] = [*self.repo.incidents, *self.repo.maintenance]
+        for item in items:
+            if item.updates:
+                newest[id(item)] = max(u.at for u in item.updates)
+        return newest
 
     @cached_property
     def component_spans(self) -> dict[str, tuple[datetime, datetime]]:
         """Component id -> (first, last) time any of its incidents started or was updated."""
         spans: dict[str, tuple[datetime, datetime]] = {}
+        newest = self.newest_updates
         for incident in self.repo.incidents:
-            times = [incident.started_at, *(u.at for u in incident.updates)]
-            low, high = min(times), max(times)
+            if incident.updates:
+                first_update = min(u.at for u in incident.updates)
+                low = min(incident.started_at, first_update)
+                high = max(incident.started_at, newest[id(incident)])
+            else:
+                low = high = incident.started_at
             for component in incident.components:
                 first, last = spans.get(component, (low, high))
                 spans[component] = (min(first, low), max(last, high))
@@ -86,8 +100,17 @@ class Site:
     def component(self, component_id: str) -> Component | None:
         return next((c for c in self.repo.components if c.id == component_id), None)
 
+    @cached_property
+    def _incidents_by_component(self) -> dict[str, list[Incident]]:
+        found: dict[str, list[Incident]] = {}
+        for incident in self.incidents_newest_first:
+            for component_id in dict.fromkeys(incident.components):
+                found.setdefault(component_id, []).append(incident)
+        return found
+
     def incidents_of(self, component_id: str) -> list[Incident]:
-        return [i for i in self.incidents_newest_first if component_id in i.components]
+        """The component's incidents, newest first (one pass over the history for all components)."""
+        return list(self._incidents_by_component.get(component_id, []))
 
     def absolute(self, path: str) -> str:
         """An absolute URL for feeds and the API; a root-relative path when no base_url is set."""

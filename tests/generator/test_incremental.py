@@ -4,6 +4,7 @@ what a cold build writes, and only the pages that depend on the change are rende
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tidings.content.cache import ParseCache
 from tidings.generator import write
-from tidings.generator.build import build
+from tidings.generator.build import Rebuilds, build
+from tidings.generator.problems import BuildFailed
 
 NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
 INCIDENTS = "content/incidents"
@@ -209,3 +212,149 @@ def test_alert_records_are_never_read_by_a_public_build(repo, tmp_path):
     from tidings.content.load import load
 
     assert any(d.path.startswith("content/alerts/") for d in load(repo).errors)  # validate sees it
+
+
+def test_a_build_into_its_own_folder_updates_it_in_place(repo, tmp_path):
+    """No new folder and no hard links: the folder stays, changed files are replaced one by one, and
+    what no output wants (a file put there by hand, a folder left empty) goes, as a swap would do."""
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    folder, marker = inode(out), inode(out / write.MARKER)
+    (out / "stray" / "empty").mkdir(parents=True)
+    (out / "stray" / "by-hand.html").write_text("not ours")
+    (out / "also-empty").mkdir()
+    (out / "incidents" / "by-hand.html").write_text("not ours")
+    edited = repo / INCIDENTS / "2026-07-08-api-errors.md"
+    edited.write_text(edited.read_text().replace("title: ", "title: Edited, ", 1))
+    build(repo, out, now=NOW)
+    assert inode(out) == folder and inode(out / write.MARKER) == marker
+    assert not (out / "stray").exists() and not (out / "incidents" / "by-hand.html").exists()
+    assert not (out / "also-empty").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "repo"]  # no staging folder left
+    assert_same_as_cold(repo, out, tmp_path, "in-place")
+    assert not list((repo / ".tidings-cache").glob("*.journal"))
+
+
+def test_a_template_error_in_an_update_leaves_the_site_as_it_was(repo, tmp_path):
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    before = tree(out)
+    edited = repo / INCIDENTS / "2026-07-08-api-errors.md"
+    edited.write_text(edited.read_text().replace("title: ", "title: Edited, ", 1))
+    (repo / "site_templates").mkdir()
+    (repo / "site_templates" / "incident.html").write_text("{% extends 'default:incident.html' %}{{ nope( }}")
+    with pytest.raises(BuildFailed):
+        build(repo, out, now=NOW)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "repo"]  # no staging folder left
+
+
+def test_an_interrupted_update_is_repaired_by_the_next_build(repo, tmp_path, monkeypatch):
+    """Stopped half way through replacing files (Ctrl-C, a killed CI job), the folder holds some new
+    pages and some old. The journal names every path the update was changing, so the next build
+    trusts none of them, even a page whose size and time look exactly as the manifest recorded."""
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    page = out / "incidents" / "2026-07-08-api-errors.html"
+    recorded = page.stat()
+    source = repo / INCIDENTS / "2026-07-08-api-errors.md"
+    original = source.read_text()
+    # Same length, so the half-written site's page keeps its size: only the journal can tell.
+    source.write_text(original.replace("title: REST API", "title: REST APX", 1))
+    (repo / INCIDENTS / "2026-06-03-ci-runner-queue.md").unlink()
+
+    real_replace, moved = os.replace, []
+
+    def interrupted(src: str, dst: str) -> None:
+        if str(dst).startswith(str(out)):
+            if moved and moved[-1] == str(page):
+                raise KeyboardInterrupt  # the page after the edited one: stop there
+            moved.append(str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(repo, out, now=NOW)
+    monkeypatch.undo()
+    assert list((repo / ".tidings-cache").glob("*.journal"))
+    assert "REST APX" in page.read_text()  # half way: the edited page is replaced...
+    assert (out / "incidents" / "2026-06-03-ci-runner-queue.html").exists()  # ...the deleted one not yet gone
+    # The edit is undone, and the new page given the old one's size and time, as a coarse clock would.
+    source.write_text(original)
+    assert page.stat().st_size == recorded.st_size
+    os.utime(page, ns=(recorded.st_atime_ns, recorded.st_mtime_ns))
+    build(repo, out, now=NOW)
+    assert "REST APX" not in page.read_text()
+    assert_same_as_cold(repo, out, tmp_path, "interrupted")
+    assert not list((repo / ".tidings-cache").glob("*.journal"))
+
+
+def test_rebuilds_in_one_process_keep_parsed_files_in_memory_and_equal_a_cold_build(repo, tmp_path):
+    """`tidings serve` rebuilds with the parsed files of its last build in memory: the cache file is
+    not read again (here it is gone), and every result is still what a cold build writes, after an
+    edit, an addition, a deletion, a build that failed and the fix."""
+    out = tmp_path / "public"
+    rebuilds = Rebuilds(repo, out)
+    first = rebuilds(now=NOW)
+    files = len(list((repo / INCIDENTS).glob("*.md")))
+    assert not first.inputs_unchanged
+    for stored in (repo / ".tidings-cache").glob("parsed*.pickle"):
+        stored.unlink()
+    assert rebuilds(now=NOW).inputs_unchanged
+
+    edited = repo / INCIDENTS / "2026-07-08-api-errors.md"
+    edited.write_text(edited.read_text().replace("title: ", "title: Edited, ", 1))
+    rebuilds(now=NOW)
+    assert rebuilds.warm is not None and rebuilds.warm.parse_cache.hits >= files - 1  # all but the edited one
+    assert_same_as_cold(repo, out, tmp_path, "warm-edit")
+
+    shutil.copy(edited, repo / INCIDENTS / "2026-07-09-api-errors-again.md")
+    rebuilds(now=NOW)
+    assert_same_as_cold(repo, out, tmp_path, "warm-add")
+    (repo / INCIDENTS / "2026-06-03-ci-runner-queue.md").unlink()
+    rebuilds(now=NOW)
+    assert_same_as_cold(repo, out, tmp_path, "warm-delete")
+
+    good = edited.read_text()
+    edited.write_text(good.replace("status: resolved", "status: nope", 1))
+    with pytest.raises(BuildFailed):
+        rebuilds(now=NOW)
+    edited.write_text(good.replace("title: Edited, ", "title: Fixed, ", 1))
+    rebuilds(now=NOW)
+    assert "Fixed, " in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "warm-fixed")
+    # A theme override made while it runs: the templates it compiled before are not used.
+    (repo / "site_templates").mkdir()
+    (repo / "site_templates" / "incident.html").write_text(
+        '{% extends "default:incident.html" %}{% block feeds %}{{ super() }}<meta name="x-warm" content="1">'
+        "{% endblock %}"
+    )
+    rebuilds(now=NOW)
+    assert 'name="x-warm"' in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "warm-theme")
+    # What the process kept in memory was saved too: a new process starts warm.
+    assert ParseCache(repo).get(ParseCache.key(f"{INCIDENTS}/{edited.name}", edited.read_bytes())) is not None
+
+
+def test_feeds_are_rendered_again_only_when_the_updates_they_choose_change(repo, tmp_path):
+    """A feed shows the newest few updates: an edit to an old incident leaves every feed as it was
+    (not even rewritten), an edit to one it shows changes it, and both equal a cold build."""
+    site = repo / ".gitlab" / "status-page.yml"
+    site.write_text(site.read_text().replace("entries: 50", "entries: 2"))
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    feeds = sorted([*out.glob("history.*"), *out.glob("components/*.rss"), *out.glob("components/*.atom")])
+    assert len(feeds) > 2
+    before = {feed: inode(feed) for feed in feeds}
+    old = repo / INCIDENTS / "2026-06-03-ci-runner-queue.md"
+    old.write_text(old.read_text().replace("title: ", "title: Old, ", 1))
+    build(repo, out, now=NOW)
+    assert {feed: inode(feed) for feed in feeds} == before
+    assert_same_as_cold(repo, out, tmp_path, "old-edit")
+    shown = re.search(r"incidents/([\w.-]+)\.html", (out / "history.rss").read_text())
+    assert shown is not None
+    newest = repo / INCIDENTS / f"{shown.group(1)}.md"
+    newest.write_text(newest.read_text().replace("title: ", "title: New, ", 1))
+    build(repo, out, now=NOW)
+    assert "New, " in (out / "history.rss").read_text()
+    assert_same_as_cold(repo, out, tmp_path, "new-edit")

@@ -179,15 +179,15 @@ def serve(root: Path, host: str, port: int) -> None:
     """Preview ROOT: build, serve on HOST:PORT, rebuild and reload browsers on every change."""
     import tempfile
 
-    from tidings.generator.build import build as build_site
+    from tidings.generator.build import Rebuilds
     from tidings.generator.serve import LiveSite, serve_live
 
     with tempfile.TemporaryDirectory(prefix="tidings-serve-") as tmp:
         out = Path(tmp) / "site"
+        rebuilds = Rebuilds(root, out)
 
         def rebuild() -> None:
-            # One process: forking beside the server's threads is unsafe, and rebuilds are small.
-            build_site(root, out, cache=True, workers=1)
+            rebuilds()
 
         if not quiet():
             logging.getLogger("tidings.generator.serve").setLevel(logging.INFO)  # say each rebuild

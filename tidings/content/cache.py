@@ -120,6 +120,7 @@ class ParseCache:
         self._old: dict[str, Any] = {}
         self._base_keys: set[str] = set()
         self._generation = ""
+        self._base_stamp = self._stamp()  # taken before reading: a base replaced meanwhile is not ours
         self._used: dict[str, Any] = {}
         self._added = 0
         self.hits = 0
@@ -172,6 +173,16 @@ class ParseCache:
             self._children[name] = ParseCache(self.root, f"{self.name}-{name}", self.folder)
         return self._children[name]
 
+    def next_run(self, saved: bool = True) -> None:
+        """Start another run with what this one used as the stored entries, without reading the file
+        again: a process that builds again and again (`tidings serve`) keeps its parsed files in
+        memory, where reading ten thousand back from the pickle costs seconds. `saved`: this run
+        ended with `save()`; when it did not (a build that failed), the entries of both runs are kept."""
+        for child in self._children.values():
+            child.next_run(saved)
+        old = self._used if saved else {**self._old, **self._used}
+        self._old, self._used, self._added, self.hits = old, {}, 0, 0
+
     def save(self) -> None:
         """Write the entries this run used, when they differ from what was stored (children too)."""
         for child in self._children.values():
@@ -184,12 +195,25 @@ class ParseCache:
             gitignore.write_text("# Tidings' build cache: safe to delete.\n*\n")
         added = {k: v for k, v in self._used.items() if k not in self._base_keys}
         dropped = [k for k in self._base_keys if k not in self._used]
-        if self._generation and len(added) + len(dropped) <= max(50, len(self._used) // 20):
+        # A delta only means something beside the base it was made against: another process may have
+        # replaced or removed that base since this one read it (a long `tidings serve`).
+        small = len(added) + len(dropped) <= max(50, len(self._used) // 20)
+        if self._generation and small and self._base_stamp == self._stamp():
             self._write(self.delta_path, {"base": self._generation, "added": added, "dropped": dropped})
             return
         generation = hashlib.blake2b(os.urandom(16), digest_size=8).hexdigest()
         self._write(self.path, {"generation": generation, "entries": self._used})
         self.delta_path.unlink(missing_ok=True)
+        self._generation, self._base_keys = generation, set(self._used)  # what the file now holds
+        self._base_stamp = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        """The identity of the base file as it is now (None when there is none)."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
 
     def _write(self, path: Path, data: dict[str, Any]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
