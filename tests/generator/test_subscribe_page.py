@@ -66,6 +66,9 @@ def test_every_page_links_the_subscribe_page_and_its_form_posts_to_the_endpoint(
     assert len(pages) > 5
     for page in pages:
         links = read(page).links
+        if page.name == "404.html":  # served at any depth: its links start at the site's root
+            assert "/subscribe.html" in links
+            continue
         depth = len(page.relative_to(out).parts) - 1
         assert "../" * depth + "subscribe.html" in links, page
 
