@@ -28,6 +28,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from tidings.content.diagnostics import Diagnostic
+from tidings.content.urls import NOT_FOUND
 from tidings.errors import UsageError
 from tidings.generator.problems import BuildFailed
 
@@ -199,6 +200,9 @@ def _live_handler(site: LiveSite) -> type[SimpleHTTPRequestHandler]:
                 return self._page(target)
             if not target.exists() and site.errors:
                 return self._page(None)  # nothing built yet: the errors are the page
+            missing = folder / NOT_FOUND
+            if not target.exists() and missing.is_file():
+                return self._page(missing, status=404)  # as GitLab Pages answers a missing page
             return super().do_GET()
 
         def _json(self, data: dict[str, Any]) -> None:
@@ -210,7 +214,7 @@ def _live_handler(site: LiveSite) -> type[SimpleHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def _page(self, path: Path | None) -> None:
+        def _page(self, path: Path | None, status: int = 200) -> None:
             text = (
                 path.read_text(encoding="utf-8")
                 if path
@@ -222,7 +226,7 @@ def _live_handler(site: LiveSite) -> type[SimpleHTTPRequestHandler]:
                 end = text.find(">", start) + 1 if start >= 0 else 0
                 text = text[:end] + error_panel(site.errors) + text[end:]
             body = text.encode("utf-8")
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(body)))

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -145,3 +146,16 @@ def test_a_port_in_use_is_a_usage_error_before_any_build(tmp_path):
         run.returncode == 2 and "cannot listen on 127.0.0.1" in run.stderr and "Traceback" not in run.stderr
     )
     assert not (root / ".tidings-cache").exists()  # it stopped before building
+
+
+def test_a_missing_page_is_the_sites_404_page_with_status_404(served):
+    """As GitLab Pages answers: the built 404.html, at any depth, with 404 (and the live reload)."""
+    _, url = served
+    eventually(lambda: status(url)["version"] >= 1, "the first build")
+    for missing in ("nope.html", "incidents/2026-01-01-nothing.html", "a/b/c/"):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(url + missing, timeout=10)
+        assert caught.value.code == 404
+        page = caught.value.read().decode()
+        assert "<h1>Page not found</h1>" in page and "__tidings/wait" in page
+    assert "<h1" in get(url + "index.html")  # pages that exist are served as before
