@@ -42,11 +42,10 @@ from tidings.content.layout import FOLDERS
 from tidings.content.load import load
 from tidings.content.model import AnnounceChannel, RetrySettings, StatusRepo, links_as_written
 from tidings.ops.history import snapshot
+from tidings.runner.escalation.branch_walk import BranchWalk
 from tidings.runner.escalation.notifiers import DeliveryError, _post, one_line, slack_escape, slack_link
 from tidings.runner.outbound import Network, networks
-from tidings.runner.remote import REMOTE
-from tidings.store.edit import write_atomic
-from tidings.store.git import GitError, current_branch, git
+from tidings.store.git import GitError, git
 
 log = logging.getLogger(__name__)
 INCIDENTS = next(f.path for f in FOLDERS if f.kind == "incident")
@@ -217,35 +216,9 @@ class Announcer:
 
     def __init__(self, root: Path, state: Path, pushing: bool):
         self.root = root
-        self.pushing = pushing
-        self.mark = state / "announced.json"
-        self.ledger = state / "announcements.jsonl"
-        self.sent: set[str] = set()
-        if self.ledger.exists():
-            for line in self.ledger.read_text(encoding="utf-8").splitlines():
-                try:
-                    self.sent.add(json.loads(line)["key"])
-                except (ValueError, KeyError):
-                    continue  # torn by a crash: that one message may go again, with its key
-
-    def _branch(self) -> str:
-        rev = f"{REMOTE}/{current_branch(self.root)}" if self.pushing else "HEAD"
-        return git(self.root, "rev-parse", "--verify", "--quiet", rev, check=False).strip()
-
-    def _seen(self) -> str:
-        try:
-            return str(json.loads(self.mark.read_text(encoding="utf-8"))["commit"])
-        except (OSError, ValueError, KeyError):
-            return ""
-
-    def _note(self, record: dict[str, Any]) -> None:
-        fd = os.open(self.ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self.sent.add(record["key"])
+        self.walk = BranchWalk(
+            root, pushing, state / "announced.json", state / "announcements.jsonl", "announcements"
+        )
 
     def run_once(
         self,
@@ -254,33 +227,25 @@ class Announcer:
         sleep: Callable[[float], None] = time.sleep,
     ) -> list[dict[str, Any]]:
         """Announce what the commits since the last look did; the records of what was sent."""
-        head = self._branch()
-        seen = self._seen()
-        if not head or head == seen:
+        walk = self.walk.since()
+        if walk is None:
             return []
-        self.mark.parent.mkdir(parents=True, exist_ok=True)
-        if not seen or not _is_ancestor(self.root, seen, head):
-            if seen:
-                log.warning(
-                    "announcements: %s is no longer in the branch's history; starting from %s", seen, head
-                )
-            write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
-            return []
+        seen, head = walk
         repo = load(self.root, alerts=False).repo
         if not repo.notifications.announce:  # nothing to tell anyone: only move the mark
-            write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
+            self.walk.move(head)
             return []
         env = os.environ if env is None else env
         done = []
         for event in events_between(self.root, seen, head):
             for channel in repo.notifications.announce:
                 key = event.key(channel.id)
-                if key in self.sent or not matches(channel, event):
+                if key in self.walk.done or not matches(channel, event):
                     continue
                 record = self._send(repo, channel, event, key, env, send, sleep, repo.notifications.retry)
-                self._note(record)
+                self.walk.note(record)
                 done.append(record)
-        write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
+        self.walk.move(head)
         return done
 
     def _send(
@@ -322,11 +287,3 @@ class Announcer:
             sleep(delay)
             delay *= 2
         return {**record, "state": "failed", "attempts": retry.attempts}
-
-
-def _is_ancestor(root: Path, ancestor: str, rev: str) -> bool:
-    try:
-        git(root, "merge-base", "--is-ancestor", ancestor, rev)
-    except GitError:
-        return False
-    return True

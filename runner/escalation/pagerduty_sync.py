@@ -13,9 +13,7 @@ webhooks (commits with `Tidings-Source`, no `Tidings-Alert`): they are never tol
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,11 +21,11 @@ from typing import Any
 
 from tidings.content.load import load, parse_content
 from tidings.content.model import AlertRecord, Integration
+from tidings.runner.escalation.branch_walk import BranchWalk
 from tidings.runner.outbound import networks
 from tidings.runner.sources.pagerduty_api import Status, tell_pagerduty
 from tidings.store.alert_file import rel_of
-from tidings.store.edit import write_atomic
-from tidings.store.git import REMOTE, GitError, current_branch, git
+from tidings.store.git import git
 
 log = logging.getLogger(__name__)
 ALERT_TRAILER = "Tidings-Alert"
@@ -47,36 +45,9 @@ class PagerDutySync:
 
     def __init__(self, root: Path, state: Path, pushing: bool):
         self.root = root
-        self.pushing = pushing
-        self.mark = state / "pagerduty-synced.json"
-        self.ledger = state / "pagerduty-sync.jsonl"
-        self.told: set[str] = set()
-        if self.ledger.exists():
-            for line in self.ledger.read_text(encoding="utf-8").splitlines():
-                try:
-                    self.told.add(json.loads(line)["key"])
-                except (ValueError, KeyError):
-                    continue  # torn by a crash: that one may be told again (PagerDuty takes it twice)
-
-    def _branch(self) -> str:
-        rev = f"{REMOTE}/{current_branch(self.root)}" if self.pushing else "HEAD"
-        return git(self.root, "rev-parse", "--verify", "--quiet", rev, check=False).strip()
-
-    def _seen(self) -> str:
-        try:
-            return str(json.loads(self.mark.read_text(encoding="utf-8"))["commit"])
-        except (OSError, ValueError, KeyError):
-            return ""
-
-    def _note(self, record: dict[str, Any]) -> None:
-        self.ledger.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self.told.add(record["key"])
+        self.walk = BranchWalk(
+            root, pushing, state / "pagerduty-synced.json", state / "pagerduty-sync.jsonl", "PagerDuty sync"
+        )
 
     def _changes(self, seen: str, head: str) -> list[tuple[str, str]]:
         """(commit, alert id) of people's alert changes between seen and head, oldest first."""
@@ -94,13 +65,10 @@ class PagerDutySync:
         self, env: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep
     ) -> list[dict[str, Any]]:
         """Tell PagerDuty what the commits since the last look did; the records of what was told."""
-        head, seen = self._branch(), self._seen()
-        if not head or head == seen:
+        walk = self.walk.since()
+        if walk is None:
             return []
-        self.mark.parent.mkdir(parents=True, exist_ok=True)
-        if not seen or not _is_ancestor(self.root, seen, head):
-            write_atomic(self.mark, json.dumps({"commit": head}) + "\n")  # start from now
-            return []
+        seen, head = walk
         repo = load(self.root, alerts=False).repo
         synced: dict[str, Integration] = {i.id: i for i in repo.integrations if i.sync is not None}
         done = []
@@ -111,7 +79,7 @@ class PagerDutySync:
             if before is not None and before.status == after.status:
                 continue
             key = f"{sha}:{alert_id}:{after.status}"
-            if key in self.told:
+            if key in self.walk.done:
                 continue
             sync = synced[after.integration].sync
             assert sync is not None
@@ -128,15 +96,7 @@ class PagerDutySync:
                 "attempts": outcome.attempts,
                 "error": outcome.error,
             }
-            self._note(record)
+            self.walk.note(record)
             done.append(record)
-        write_atomic(self.mark, json.dumps({"commit": head}) + "\n")
+        self.walk.move(head)
         return done
-
-
-def _is_ancestor(root: Path, ancestor: str, rev: str) -> bool:
-    try:
-        git(root, "merge-base", "--is-ancestor", ancestor, rev)
-    except GitError:
-        return False
-    return True

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -15,16 +14,17 @@ from tidings import clock
 from tidings.cli.changes import actor_for, changing, made_and_pushed
 from tidings.cli.common import repo_root
 from tidings.cli.params import TimeParam
-from tidings.content.model import AlertRecord
 from tidings.ops.alerts import (
     STATUSES,
     AlertChange,
     alerts_of,
     change_status,
+    details,
     find_alert,
     link,
     list_alerts,
     promote,
+    summary,
 )
 
 id_argument = click.argument("alert_id", metavar="ID")
@@ -38,37 +38,6 @@ def alert() -> None:
 def _when(at: datetime, zone: ZoneInfo) -> str:
     local = at.astimezone(zone)
     return local.strftime("%Y-%m-%d %H:%M ") + local.isoformat()[-6:]
-
-
-def summary(record: AlertRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "status": record.status,
-        "title": record.title,
-        "severity": record.severity,
-        "integration": record.integration,
-        "source": record.source,
-        "component": record.component,
-        "fingerprint": record.fingerprint,
-        "first_seen": record.first_seen.isoformat(),
-        "last_seen": record.last_seen.isoformat(),
-        "fired": record.fired,
-        "incident": record.incident,
-    }
-
-
-def details(record: AlertRecord) -> dict[str, Any]:
-    return {
-        **summary(record),
-        "group": record.group,
-        "hosts": record.hosts,
-        "monitoring_tool": record.monitoring_tool,
-        "environment": record.environment,
-        "runbook": record.runbook,
-        "links": record.links,
-        "description": record.description,
-        "events": [e.model_dump(mode="json", exclude_none=True) for e in record.events],
-    }
 
 
 @alert.command("list")
