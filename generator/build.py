@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tidings import clock
-from tidings.content.cache import ParseCache, code_fingerprint
+from tidings.content.cache import ParseCache, code_fingerprint, settled
 from tidings.content.diagnostics import Diagnostic
 from tidings.content.layout import ALERTS_DIR, SITE_FILE
 from tidings.generator.problems import BuildFailed, template_diagnostic
@@ -124,6 +124,7 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
     # Alert records are never read by a public build: a storm of them changes nothing here.
     skip = {os.path.realpath(os.path.join(str(root), ALERTS_DIR))}
     found, seen = [], set()
+    racy = False
     while stack:
         folder = stack.pop()
         real = os.path.realpath(folder)
@@ -143,10 +144,15 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
                         found.append(f"{entry.path}\0unreadable")
                         continue
                     found.append(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}")
+                    racy = racy or not settled(stat.st_mtime_ns)
         except (FileNotFoundError, NotADirectoryError):
             found.append(f"{folder}\0missing")
     for line in sorted(found):
         digest.update(line.encode() + b"\n")
+    if racy:
+        # A file written just now could be written again before its times move: a stamp that no
+        # later build can equal makes that build look (its unchanged files stay cached).
+        digest.update(os.urandom(16))
     return digest.hexdigest()
 
 

@@ -19,6 +19,7 @@ import logging
 import os
 import pickle
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,17 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".tidings-cache"
 MAGIC = b"tidings-cache-1\n"
+
+
+# A file written less than this long ago may be written again without its times moving (they are
+# coarse: a few milliseconds on ext4, two seconds on FAT), so its stat cannot yet stand for its bytes.
+# Git's index calls such an entry "racily clean" and checks its content; so do we.
+RACY_NS = 3_000_000_000
+
+
+def settled(mtime_ns: int) -> bool:
+    """Whether a file last modified at `mtime_ns` is old enough for its stat to stand for its bytes."""
+    return time.time_ns() - mtime_ns > RACY_NS
 
 
 @cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -139,36 +139,58 @@ def references_in(kind: str, data: Any) -> list[tuple[tuple[str | int, ...], str
     ]
 
 
+# One id a file names that could be a reference: (target kind, where, the id, whether it is a key).
+Candidate = tuple[str, tuple[str | int, ...], str, bool]
+
+
+def reference_candidates(kind: str, doc: Document) -> tuple[Candidate, ...]:
+    """The ids a document of `kind` names that are well-formed (a malformed one is the model's to
+    report): what checking its references needs, so a file unchanged since the last run is not walked
+    again (see Parsed.references)."""
+    if doc.data is None:
+        return ()
+    data = doc.values()
+    return tuple(
+        (ref.target, loc, value, is_key)
+        for ref in REFERENCES
+        if ref.doc_kind == kind
+        for loc, value, is_key in _walk(data, ref.pattern)
+        if isinstance(value, str) and ID_PATTERN.match(value)
+    )
+
+
+def check_candidates(
+    doc: Document, candidates: Iterable[Candidate], known: Mapping[str, set[str]]
+) -> list[Diagnostic]:
+    """The unknown ids among a document's candidates; a target kind absent from `known` is not checked."""
+    out: list[Diagnostic] = []
+    for target, loc, value, is_key in candidates:
+        if target not in known or value in known[target]:
+            continue
+        line, col = doc.position(loc, key=is_key)
+        hint = did_you_mean(value, known[target])
+        if not hint and not known[target]:
+            hint = f"no {target} is defined yet"
+        out.append(
+            Diagnostic(
+                doc.rel,
+                line,
+                col,
+                field_path(loc),
+                f"unknown {target} '{value}'",
+                "error",
+                "unknown-reference",
+                hint,
+            )
+        )
+    return out
+
+
 def check_references(docs: Sequence[tuple[str, Document]], known: Mapping[str, set[str]]) -> list[Diagnostic]:
     """Unknown ids in `docs`; a target kind absent from `known` is not checked (its ids are unknowable)."""
     out: list[Diagnostic] = []
     for kind, doc in docs:
-        if doc.data is None:
-            continue
-        data = doc.values()
-        for ref in REFERENCES:
-            if ref.doc_kind != kind or ref.target not in known:
-                continue
-            for loc, value, is_key in _walk(data, ref.pattern):
-                # Malformed ids are reported by the model; an unknown one only when it could be right.
-                if not isinstance(value, str) or not ID_PATTERN.match(value) or value in known[ref.target]:
-                    continue
-                line, col = doc.position(loc, key=is_key)
-                hint = did_you_mean(value, known[ref.target])
-                if not hint and not known[ref.target]:
-                    hint = f"no {ref.target} is defined yet"
-                out.append(
-                    Diagnostic(
-                        doc.rel,
-                        line,
-                        col,
-                        field_path(loc),
-                        f"unknown {ref.target} '{value}'",
-                        "error",
-                        "unknown-reference",
-                        hint,
-                    )
-                )
+        out += check_candidates(doc, reference_candidates(kind, doc), known)
     return out
 
 
@@ -327,6 +349,14 @@ def _check_order(doc: Document, updates: Sequence[Any]) -> list[Diagnostic]:
                 )
             )
     return out
+
+
+def clock_class(model: object, now: datetime) -> object:
+    """What of `now` the checks of one file (check_file) depend on: equal classes, equal results.
+    Only an incident's start in the future does (check_incident), so a file's checks are kept from one
+    run to the next (Parsed.file_checks) until the clock passes that start."""
+    started = getattr(model, "started_at", None) if isinstance(model, IncidentFile) else None
+    return isinstance(started, datetime) and started > now
 
 
 def check_incident(doc: Document, inc: IncidentFile, now: datetime | None = None) -> list[Diagnostic]:
@@ -517,10 +547,9 @@ def check_repo(
     for target in _unreadable_sources(repo.root, site_doc, people_doc):
         known.pop(target)
 
-    docs: list[tuple[str, Document]] = [(p.kind, p.doc) for p in parsed]
-    if site_doc is not None:
-        docs.append(("site", site_doc))
-    out = check_references(docs, known)
+    out = check_references([("site", site_doc)] if site_doc is not None else [], known)
+    for p in parsed:
+        out += check_candidates(p.doc, p.references(), known)
     out += check_duplicate_ids(site_doc, "services", "component", derive=True)
     out += check_duplicate_ids(site_doc, "groups", "group")
     out += check_duplicate_ids(people_doc, "people", "person")
@@ -564,7 +593,7 @@ def check_repo(
             )
         )
     for p in parsed:
-        out += check_file(p.doc, p.checkable, now)
+        out += p.file_checks(now)
     out += review_checks.check_reviews(repo, parsed, now)
     return out
 

@@ -12,6 +12,7 @@ import os
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, TypeVar
@@ -19,7 +20,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from tidings.content import checks
-from tidings.content.cache import ParseCache
+from tidings.content.cache import ParseCache, settled
 from tidings.content.diagnostics import Diagnostic, did_you_mean, sort_key
 from tidings.content.documents import Document, read_markdown, read_yaml
 from tidings.content.layout import (
@@ -93,6 +94,26 @@ class Parsed:
     checkable: FileModel | None = None  # the model, or the salvaged valid part of an invalid file
     domain: Any = None  # the domain object (an Incident, ...) when the file is valid
     public: Any = None  # its public view (tidings.public), for a published incident or maintenance
+    # What checking this file found, kept with it in the parse cache: a build after one edit checks
+    # one file again, not ten thousand (see references and file_checks).
+    _checked: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def references(self) -> tuple[checks.Candidate, ...]:
+        """The ids this file names (checked against the repo's ids by check_repo)."""
+        if "references" not in self._checked:
+            self._checked["references"] = checks.reference_candidates(self.kind, self.doc)
+        found: tuple[checks.Candidate, ...] = self._checked["references"]
+        return found
+
+    def file_checks(self, now: datetime) -> list[Diagnostic]:
+        """check_file's findings at `now`: kept while the clock stays on the same side of what they
+        depend on (checks.clock_class)."""
+        side = checks.clock_class(self.checkable, now)
+        kept = self._checked.get("file")
+        if kept is None or kept[0] != side:
+            kept = self._checked["file"] = (side, checks.check_file(self.doc, self.checkable, now))
+        found: list[Diagnostic] = kept[1]
+        return found
 
 
 def _validate(doc: Document, kind: str) -> FileModel | None:
@@ -247,6 +268,15 @@ def _read_entries(
                 )
             )
             continue
+        # A file whose name, size, times and inode are those it had when it was parsed is not read
+        # again (git's index trusts the same): at ten thousand files, reading and hashing each is
+        # most of what finding the one edited costs.
+        seen = _stat_key(rel, entry) if cache is not None else None
+        known = cache.get(seen) if cache is not None and seen else None
+        item = cache.get(known) if cache is not None and known else None
+        if item is not None:
+            parsed.append(item)
+            continue
         try:
             with open(entry.path, "rb") as handle:
                 raw = handle.read()
@@ -261,8 +291,22 @@ def _read_entries(
         if item is None:
             item = _parse_item(root, base / name, rel, folder, raw)
             cache.put(key, item)
+        if seen:
+            cache.put(seen, key)
         parsed.append(item)
     return parsed
+
+
+def _stat_key(rel: str, entry: os.DirEntry[str]) -> str | None:
+    """A file's path, size, times and inode as a cache key; None when it cannot be stat'ed or was
+    written too recently for its stat to be trusted (cache.settled)."""
+    try:
+        stat = entry.stat()
+    except OSError:
+        return None
+    if not settled(stat.st_mtime_ns):
+        return None
+    return f"stat\0{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0{stat.st_ino}"
 
 
 def _check_unknown_entries(root: Path, diagnostics: list[Diagnostic]) -> None:
