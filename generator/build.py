@@ -177,6 +177,7 @@ def _build(
 
     from tidings.content.load import load
     from tidings.content.public import public_view
+    from tidings.generator import markup
     from tidings.generator.api import render_api
     from tidings.generator.badges import render_badges
     from tidings.generator.calendar import render_calendar
@@ -188,7 +189,8 @@ def _build(
     from tidings.generator.write import write_site
 
     parse_cache = (warm.parse_cache if warm else ParseCache(root)) if cache else None
-    result = load(root, parse_cache, alerts=False)  # alert records are internal: never read here
+    # Lazy: of an incident the cache kept, only its summary is read unless its page is rendered.
+    result = load(root, parse_cache, alerts=False, lazy=True)  # alert records: internal, never read here
     if result.errors:
         raise BuildFailed(result.errors)
     site = Site(repo=public_view(result.repo, result.public), now=now)
@@ -220,7 +222,8 @@ def _build(
     if manifest is not None:
         manifest.stamp, manifest.warning_list = stamp, result.warnings
     try:
-        written = write_site(outputs(), out, manifest, workers, progress)
+        with markup.kept(parse_cache.child("markup") if parse_cache is not None else None):
+            written = write_site(outputs(), out, manifest, workers, progress)
     except (TemplateError, RecursionError) as exc:
         raise BuildFailed([template_diagnostic(exc)]) from None
     if parse_cache is not None:

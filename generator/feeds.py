@@ -83,12 +83,12 @@ def _sources(site: Site) -> list[_Source]:
     found = [
         _Source(newest[id(i)], "incident", i, i.started_at, urls.incident_path(i))
         for i in site.repo.incidents
-        if i.updates
+        if id(i) in newest  # it has updates
     ]
     found += [
         _Source(newest[id(m)], "maintenance", m, m.scheduled_for, urls.maintenance_path(m))
         for m in site.repo.maintenance
-        if m.updates
+        if id(m) in newest
     ]
     return sorted(found, key=lambda s: s.last, reverse=True)
 

@@ -7,11 +7,15 @@ Content comes from merge requests and alert payloads, so no script, event handle
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import markdown
 import nh3
 from markupsafe import Markup
+
+from tidings.content.cache import ParseCache
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4", "h5", "h6", "hr",
@@ -44,14 +48,46 @@ def _markdown() -> markdown.Markdown:
     return markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
 
 
-# Update bodies repeat a lot ("We are investigating..."), and a page, its feeds and the API
-# render the same text: convert each distinct text once.
-@lru_cache(maxsize=65536)
+# Texts converted by earlier builds (a cache in the build's cache folder; see `kept`): the API and
+# the pages about now show the same few hundred updates build after build.
+_kept: ParseCache | None = None
+
+
+@contextmanager
+def kept(store: ParseCache | None) -> Iterator[None]:
+    """Conversions made inside are looked up in and added to `store` (a build's cache)."""
+    global _kept
+    before, _kept = _kept, store
+    try:
+        yield
+    finally:
+        _kept = before
+
+
+def _remembered(kind: str, text: str, top: int | None, convert: Callable[[str, int | None], str]) -> str:
+    store = _kept
+    if store is None:
+        return convert(text, top)
+    key = ParseCache.key(f"{kind}:{top}", text.encode("utf-8", "surrogatepass"))
+    found = store.get(key)
+    if found is None:
+        found = convert(text, top)
+        store.put(key, found)
+    return str(found)
+
+
 def to_html(text: str, top: int | None = None) -> Markup:
     """Markdown (raw HTML allowed, then cleaned) as HTML that is safe to put in a page or a feed.
 
     Headings go DEMOTE levels down; with `top` (3 to 6), the text's highest heading becomes h`top`.
     """
+    return Markup(_remembered("html", text, top, _to_html))
+
+
+# Update bodies repeat a lot ("We are investigating..."), and a page, its feeds and the API
+# render the same text: convert each distinct text once.
+@lru_cache(maxsize=65536)
+def _to_html(text: str, top: int | None = None) -> str:
     converted = _markdown().reset().convert(text)
     levels = DEMOTE
     if top is not None:
@@ -66,9 +102,13 @@ def to_html(text: str, top: int | None = None) -> Markup:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return Markup(clean)
+    return str(clean)
 
 
 def to_text(text: str) -> str:
     """Markdown as plain text (for JSON and feed titles): the sanitised HTML with every tag removed."""
-    return nh3.clean(str(to_html(text)), tags=set()).strip()
+    return _remembered("text", text, None, _to_text)
+
+
+def _to_text(text: str, top: int | None) -> str:
+    return str(nh3.clean(_to_html(text), tags=set()).strip())

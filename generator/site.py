@@ -58,8 +58,9 @@ class Site:
         newest = {}
         items: list[Incident | Maintenance] = [*self.repo.incidents, *self.repo.maintenance]
         for item in items:
-            if item.updates:
-                newest[id(item)] = max(u.at for u in item.updates)
+            last = item.last_update_at  # (an incident's summary has it: see tidings.content.lazy)
+            if last is not None:
+                newest[id(item)] = last
         return newest
 
     @cached_property
@@ -68,8 +69,8 @@ class Site:
         spans: dict[str, tuple[datetime, datetime]] = {}
         newest = self.newest_updates
         for incident in self.repo.incidents:
-            if incident.updates:
-                first_update = min(u.at for u in incident.updates)
+            first_update = incident.first_update_at
+            if first_update is not None:
                 low = min(incident.started_at, first_update)
                 high = max(incident.started_at, newest[id(incident)])
             else:

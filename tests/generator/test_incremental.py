@@ -392,3 +392,20 @@ def test_an_edit_that_keeps_the_size_is_seen(repo, tmp_path):
     build(repo, out, now=NOW)
     assert "REST APX" in (out / "incidents" / "2026-07-08-api-errors.html").read_text()
     assert_same_as_cold(repo, out, tmp_path, "same-size")
+
+
+def test_a_later_build_takes_markdown_conversions_from_the_cache(repo, tmp_path):
+    """The pages about now (the index, components, the API) show the same updates build after build:
+    their Markdown is converted once and kept in the cache folder, and what is kept renders the same."""
+    from tidings.generator import markup
+
+    out = tmp_path / "public"
+    build(repo, out, now=NOW)
+    markup._to_html.cache_clear()  # as a new process starts
+    later = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
+    result = build(repo, out, now=later)
+    assert result.rendered > 0
+    assert markup._to_html.cache_info().currsize == 0  # nothing converted again
+    cold = tmp_path / "cold"
+    build(repo, cold, now=later, cache=False)
+    assert tree(cold) == tree(out)

@@ -167,7 +167,9 @@ class ParseCache:
         return hashlib.blake2b(rel.encode() + b"\0" + raw, digest_size=20).hexdigest()
 
     def get(self, key: str) -> Any | None:
-        value = self._used.get(key) or self._old.get(key)
+        value = self._used.get(key)
+        if value is None:
+            value = self._old.get(key)
         if value is not None:
             self.hits += 1
             self._used[key] = value

@@ -38,7 +38,7 @@ from tidings.content.model import (
 from tidings.content.model_errors import field_path
 
 if TYPE_CHECKING:
-    from tidings.content.load import Parsed
+    from tidings.content.load import ParsedFile
 
 # A path into a document: names are keys, "*" any list item, "@" the keys of a mapping.
 Pattern = tuple[str, ...]
@@ -105,7 +105,7 @@ def _raw_list(doc: Document | None, key: str) -> list[dict[str, Any]]:
 
 
 def _known_ids(
-    site_doc: Document | None, people_doc: Document | None, parsed: Sequence[Parsed]
+    site_doc: Document | None, people_doc: Document | None, parsed: Sequence[ParsedFile]
 ) -> dict[str, set[str]]:
     # Ids count even where their own file or entry is invalid: its errors are reported already, and
     # every use of it being flagged as unknown as well would bury them.
@@ -288,7 +288,7 @@ def check_duplicate_ids(
     return out
 
 
-def check_duplicate_files(parsed: Sequence[Parsed]) -> list[Diagnostic]:
+def check_duplicate_files(parsed: Sequence[ParsedFile]) -> list[Diagnostic]:
     """Incidents and maintenance share one URL space; a schedule a.yml and a.yaml clash too."""
     out: list[Diagnostic] = []
     groups = {
@@ -307,7 +307,7 @@ def check_duplicate_files(parsed: Sequence[Parsed]) -> list[Diagnostic]:
         if key in seen:
             out.append(
                 Diagnostic(
-                    p.doc.rel,
+                    p.rel,
                     1,
                     1,
                     "",
@@ -318,7 +318,7 @@ def check_duplicate_files(parsed: Sequence[Parsed]) -> list[Diagnostic]:
                 )
             )
         else:
-            seen[key] = p.doc.rel
+            seen[key] = p.rel
     return out
 
 
@@ -351,12 +351,17 @@ def _check_order(doc: Document, updates: Sequence[Any]) -> list[Diagnostic]:
     return out
 
 
-def clock_class(model: object, now: datetime) -> object:
-    """What of `now` the checks of one file (check_file) depend on: equal classes, equal results.
-    Only an incident's start in the future does (check_incident), so a file's checks are kept from one
-    run to the next (Parsed.file_checks) until the clock passes that start."""
+def clock_start(model: object) -> datetime | None:
+    """The one time the checks of a file (check_file) compare with the clock: an incident's start
+    (see check_incident). Its findings are kept from one run to the next (Parsed.file_checks) until
+    the clock passes it."""
     started = getattr(model, "started_at", None) if isinstance(model, IncidentFile) else None
-    return isinstance(started, datetime) and started > now
+    return started if isinstance(started, datetime) else None
+
+
+def clock_class(start: datetime | None, now: datetime) -> bool:
+    """Which side of `start` (clock_start) the clock is on: equal classes, equal findings."""
+    return start is not None and start > now
 
 
 def check_incident(doc: Document, inc: IncidentFile, now: datetime | None = None) -> list[Diagnostic]:
@@ -536,7 +541,7 @@ def check_repo(
     repo: StatusRepo,
     site_doc: Document | None,
     people_doc: Document | None,
-    parsed: Sequence[Parsed],
+    parsed: Sequence[ParsedFile],
     now: datetime | None = None,
 ) -> list[Diagnostic]:
     """Every check that needs more than one file, or more than one field; `now` defaults to the clock."""
@@ -549,7 +554,11 @@ def check_repo(
 
     out = check_references([("site", site_doc)] if site_doc is not None else [], known)
     for p in parsed:
-        out += check_candidates(p.doc, p.references(), known)
+        candidates = p.references()
+        # The document (its positions) only for a file that names an unknown id: rare, and a file the
+        # cache kept need not be loaded whole for the others.
+        if any(target in known and value not in known[target] for target, _, value, _ in candidates):
+            out += check_candidates(p.doc, candidates, known)
     out += check_duplicate_ids(site_doc, "services", "component", derive=True)
     out += check_duplicate_ids(site_doc, "groups", "group")
     out += check_duplicate_ids(people_doc, "people", "person")

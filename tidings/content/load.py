@@ -34,6 +34,7 @@ from tidings.content.layout import (
     SITE_FILE,
     Folder,
 )
+from tidings.content.lazy import Lazy
 from tidings.content.model import (
     FILE_MODELS,
     ID_PATTERN,
@@ -98,6 +99,20 @@ class Parsed:
     # one file again, not ten thousand (see references and file_checks).
     _checked: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def rel(self) -> str:
+        return self.doc.rel
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.doc.diagnostics
+
+    def lazy_domain(self) -> Any:
+        return self.domain  # the same as lazy.Lazy's, for a file read now
+
+    def lazy_public(self) -> Any:
+        return self.public
+
     def references(self) -> tuple[checks.Candidate, ...]:
         """The ids this file names (checked against the repo's ids by check_repo)."""
         if "references" not in self._checked:
@@ -108,12 +123,16 @@ class Parsed:
     def file_checks(self, now: datetime) -> list[Diagnostic]:
         """check_file's findings at `now`: kept while the clock stays on the same side of what they
         depend on (checks.clock_class)."""
-        side = checks.clock_class(self.checkable, now)
+        side = checks.clock_class(checks.clock_start(self.checkable), now)
         kept = self._checked.get("file")
         if kept is None or kept[0] != side:
             kept = self._checked["file"] = (side, checks.check_file(self.doc, self.checkable, now))
         found: list[Diagnostic] = kept[1]
         return found
+
+
+# A content file as load reads it: parsed now, or kept by the cache (whole or lazy).
+ParsedFile = Parsed | Lazy
 
 
 def _validate(doc: Document, kind: str) -> FileModel | None:
@@ -224,7 +243,7 @@ def _parse_item(root: Path, path: Path, rel: str, folder: Folder, raw: bytes | N
 
 def _read_folder(
     root: Path, folder: Folder, diagnostics: list[Diagnostic], cache: ParseCache | None = None
-) -> list[Parsed]:
+) -> list[ParsedFile]:
     base = root / folder.path
     if not base.is_dir():
         return []
@@ -240,9 +259,9 @@ def _read_entries(
     entries: list[os.DirEntry[str]],
     diagnostics: list[Diagnostic],
     cache: ParseCache | None,
-) -> list[Parsed]:
+) -> list[ParsedFile]:
     base = root / folder.path
-    parsed: list[Parsed] = []
+    parsed: list[ParsedFile] = []
     prefix = folder.path.rstrip("/") + "/"
     for entry in entries:
         name, rel = entry.name, prefix + entry.name
@@ -289,7 +308,7 @@ def _read_entries(
         key = cache.key(rel, raw)
         item = cache.get(key)
         if item is None:
-            item = _parse_item(root, base / name, rel, folder, raw)
+            item = Lazy.of(_parse_item(root, base / name, rel, folder, raw))
             cache.put(key, item)
         if seen:
             cache.put(seen, key)
@@ -338,10 +357,16 @@ D = TypeVar("D", bound=FromFile)
 
 
 def _domain(
-    parsed: list[Parsed], kind: str, cls: type[D], key: Callable[[D], Any] | None = None
+    parsed: list[ParsedFile],
+    kind: str,
+    cls: type[D],
+    key: Callable[[D], Any] | None = None,
+    lazy: bool = False,
 ) -> tuple[D, ...]:
-    """The valid files of one kind as domain objects, with their id, path and (for Markdown) body."""
-    items = [p.domain for p in parsed if p.kind == kind and p.domain is not None]
+    """The valid files of one kind as domain objects, with their id, path and (for Markdown) body.
+    `lazy`: incidents the cache kept as lazy.LazyItem (they answer as the incident does)."""
+    found = (p.lazy_domain() if lazy else p.domain for p in parsed if p.kind == kind)
+    items = [item for item in found if item is not None]
     return tuple(sorted(items, key=key) if key else items)
 
 
@@ -366,7 +391,10 @@ def _components(site: SiteFile) -> tuple[Component, ...]:
 
 
 def load(
-    root: Path | str, cache: ParseCache | None = None, alerts: bool | Literal["check"] = True
+    root: Path | str,
+    cache: ParseCache | None = None,
+    alerts: bool | Literal["check"] = True,
+    lazy: bool = False,
 ) -> LoadResult:
     """Read, validate and check the status repo at `root`; `cache` keeps parsed files between runs.
 
@@ -374,7 +402,10 @@ def load(
     be many, and a public build or the runner's worker (which reads the few it needs by path) has
     no use for them. `alerts="check"` validates them without making objects of them (repo.alerts
     is empty): what `tidings validate` needs, and with a cache it reads only the records changed
-    since the last run (a year of a noisy team's alerts is tens of thousands of files)."""
+    since the last run (a year of a noisy team's alerts is tens of thousands of files).
+
+    `lazy=True`: incidents the cache kept stay unloaded until more than their summary is asked of
+    them (see tidings.content.lazy): for a build, which renders a few of them again after an edit."""
     root = Path(root).resolve()
     diagnostics: list[Diagnostic] = []
 
@@ -404,7 +435,7 @@ def load(
             Diagnostic(CONTENT_DIR, 1, 1, "", "the content/ folder is missing", "warning", "no-content")
         )
 
-    parsed: list[Parsed] = []
+    parsed: list[ParsedFile] = []
     for folder in FOLDERS:
         if folder.kind == "alert":
             if alerts is not True:
@@ -441,7 +472,7 @@ def load(
         site=site,
         groups=tuple(Group(g.id, g.name, g.description) for g in site.groups),
         components=_components(site),
-        incidents=_domain(parsed, "incident", Incident, lambda i: (i.started_at, i.id)),
+        incidents=_domain(parsed, "incident", Incident, lambda i: (i.started_at, i.id), lazy),
         maintenance=_domain(parsed, "maintenance", Maintenance, lambda m: (m.scheduled_for, m.id)),
         runbooks=_domain(parsed, "runbook", Runbook),
         people=tuple(sorted(people.people, key=lambda person: person.id)),
@@ -454,9 +485,11 @@ def load(
     )
 
     config_docs = (site_doc, people_doc, integrations_doc, notifications_doc)
-    docs = [d for d in config_docs if d is not None] + [p.doc for p in parsed]
-    for doc in docs:
-        diagnostics.extend(doc.diagnostics)
+    for doc in config_docs:
+        if doc is not None:
+            diagnostics.extend(doc.diagnostics)
+    for p in parsed:
+        diagnostics.extend(p.diagnostics)
     diagnostics.extend(checks.check_repo(repo, site_doc, people_doc, parsed))
     diagnostics.extend(checks.check_duplicate_ids(integrations_doc, "integrations", "integration"))
     diagnostics.extend(checks.check_duplicate_ids(notifications_doc, "channels", "channel"))
@@ -477,8 +510,13 @@ def load(
     diagnostics.extend(checks.check_heartbeats(integrations_doc))
     diagnostics.extend(checks.check_contact_rules(people_doc, notifications_doc))
     diagnostics = sorted(set(with_site_timezone(diagnostics, site.timezone)), key=sort_key)
-    log.debug("loaded %s: %d files, %d diagnostics", root, len(docs), len(diagnostics))
-    public = {p.domain.digest: p.public for p in parsed if p.public is not None and p.domain.digest}
+    log.debug("loaded %s: %d files, %d diagnostics", root, len(parsed), len(diagnostics))
+    public = {}
+    for p in parsed:
+        if p.kind in ("incident", "maintenance"):
+            item, view = (p.lazy_domain(), p.lazy_public()) if lazy else (p.domain, p.public)
+            if view is not None and item.digest:
+                public[item.digest] = view
     return LoadResult(repo=repo, diagnostics=diagnostics, public=public)
 
 

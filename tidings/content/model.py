@@ -1117,9 +1117,29 @@ class Incident(FromFile, IncidentFile):
             end = max(u.at for u in self.updates)
         return end - self.started_at if end else None
 
+    @property
+    def first_update_at(self) -> datetime | None:
+        """The earliest update's time (None without updates)."""
+        return min((u.at for u in self.updates), default=None)
+
+    @property
+    def last_update_at(self) -> datetime | None:
+        """The newest update's time (None without updates)."""
+        return max((u.at for u in self.updates), default=None)
+
 
 class Maintenance(FromFile, MaintenanceFile):
     body: str = ""
+
+    @property
+    def first_update_at(self) -> datetime | None:
+        """The earliest update's time (None without updates)."""
+        return min((u.at for u in self.updates), default=None)
+
+    @property
+    def last_update_at(self) -> datetime | None:
+        """The newest update's time (None without updates)."""
+        return max((u.at for u in self.updates), default=None)
 
     def status_at(self, now: datetime) -> str:
         """The set status, or one derived from the window and the clock."""

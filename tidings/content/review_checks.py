@@ -18,7 +18,7 @@ from tidings.content.model import ReviewFile, StatusRepo
 from tidings.content.model_errors import field_path
 
 if TYPE_CHECKING:
-    from tidings.content.load import Parsed
+    from tidings.content.load import ParsedFile
 
 
 def _at(
@@ -38,15 +38,17 @@ def today(repo: StatusRepo, now: datetime) -> date:
     return now.astimezone(ZoneInfo(repo.site.timezone)).date()
 
 
-def check_reviews(repo: StatusRepo, parsed: Sequence[Parsed], now: datetime) -> list[Diagnostic]:
+def check_reviews(repo: StatusRepo, parsed: Sequence[ParsedFile], now: datetime) -> list[Diagnostic]:
     """Every review rule across files, and every one that depends on the day."""
     out: list[Diagnostic] = []
     day = today(repo, now)
     incidents = {i.id: i for i in repo.incidents}
     reviewed: dict[str, str] = {}  # incident id -> the review file that names it first
     for p in parsed:
+        if p.kind != "review":
+            continue
         review = p.checkable
-        if p.kind != "review" or not isinstance(review, ReviewFile) or p.doc.data is None:
+        if not isinstance(review, ReviewFile) or p.doc.data is None:
             continue
         doc = p.doc
         for i, item in enumerate(review.action_items):
@@ -99,19 +101,19 @@ def check_reviews(repo: StatusRepo, parsed: Sequence[Parsed], now: datetime) -> 
 
 
 def _missing_reviews(
-    repo: StatusRepo, parsed: Sequence[Parsed], now: datetime, reviewed: set[str]
+    repo: StatusRepo, parsed: Sequence[ParsedFile], now: datetime, reviewed: set[str]
 ) -> list[Diagnostic]:
     """Resolved incidents of a severity the site file names that have no review `within_days` on."""
     rules = repo.site.reviews
     if not rules.required_for:
         return []
     out: list[Diagnostic] = []
-    docs = {p.id: p.doc for p in parsed if p.kind == "incident"}
+    files = {p.id: p for p in parsed if p.kind == "incident"}  # (a file's document only when it is named)
     zone = ZoneInfo(repo.site.timezone)
     for incident in repo.incidents:
         if incident.id in reviewed or incident.severity not in rules.required_for:
             continue
-        if incident.status != "resolved" or incident.id not in docs:
+        if incident.status != "resolved" or incident.id not in files:
             continue
         duration = incident.duration
         if duration is None:
@@ -125,7 +127,7 @@ def _missing_reviews(
         loc: tuple[str | int, ...] = ("resolved_at",) if incident.resolved_at else ("status",)
         out.append(
             _at(
-                docs[incident.id],
+                files[incident.id].doc,
                 loc,
                 f"a {incident.severity} incident resolved on {resolved.astimezone(zone).date().isoformat()} "
                 f"has no post-incident review {rules.within_days} days on",
