@@ -13,8 +13,10 @@ change (same clock), the same an hour later (the pages about now are rendered ag
 editing one incident, after adding one, peak RSS of the cold and the edit build, files and bytes
 written; and `tidings serve`'s edit-to-reload time: a real browser (Debian's chromium, through
 Playwright) shows an incident page, the incident file is written, and the time is taken when the
-reloaded page shows the new title (three edits, each reported). With Hugo installed, cState (the
-Hugo status page) is timed on the same corpus in the same run; without it, the table says so.
+reloaded page shows the new title (three edits, each reported). cState (the Hugo status page) is
+timed on the same corpus in the same run at 1,000 and 2,000 incidents (bench/cstate.py: Hugo from
+`.venv/bin/python bench/cstate.py --install`, the theme from $CSTATE_DIR or a local mirror); without
+them, the table says why.
 Targets (issue 20): 1k cold at least 10x faster than cState; 10k cold 5 s and 400 MB; 50k 30 s;
 one edit at 10k 1 s, byte-identical to a cold build; serve's edit-to-reload at 10k 1 s; no change
 at 10k kept at about 0.2 s.
@@ -124,14 +126,23 @@ def serve_reloads(root: Path, edits: int = 3) -> list[float]:
     return times
 
 
-def cstate_note() -> str:
-    """Why cState (the Hugo status page) is not in the table: its run needs Hugo and a conversion of
-    the corpus into its content format, which this script does not have yet."""
-    if shutil.which("hugo") is None:
-        return "cState: not measured (hugo is not installed)"
-    return (
-        "cState: not measured (hugo is installed; converting the corpus to cState content is not written yet)"
-    )
+# cState's templates look at every page for each incident page: its time grows with the square of the
+# corpus (about 3.5x from 1,000 to 2,000), so it is timed at these sizes only.
+CSTATE_SIZES = (1000, 2000)
+
+
+def cstate_cold(root: Path, tmp: Path) -> tuple[str, float | None]:
+    """cState's cold build of the same corpus, in the same run (bench/cstate.py): (the cell, seconds)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import cstate
+
+    try:
+        wall, cpu, _, _ = cstate.cstate_run(root, tmp / "cstate")
+    except cstate.CStateUnavailable as error:
+        return f"not measured ({error})", None
+    finally:
+        shutil.rmtree(tmp / "cstate", ignore_errors=True)
+    return f"{wall:.2f} ({cpu:.2f}) s", wall
 
 
 def base_repo(tmp: Path) -> Path:
@@ -205,6 +216,8 @@ def measure(root: Path, size: int, serve: bool) -> dict[str, str]:
     (root / "content" / "incidents" / f"{victim.stem}-added.md").write_text(victim.read_text())
     added = timed_build(root, out, clock=EPOCH + 3600)
     reloads = serve_reloads(root) if serve else []
+    cstate, cstate_wall = cstate_cold(root, root.parent) if size in CSTATE_SIZES else ("-", None)
+    ratio = f"{cstate_wall / cold[0]:.1f}x" if cstate_wall else "-"
     return {
         "incidents": f"{size:,}",
         "cold": _time(cold),
@@ -213,6 +226,8 @@ def measure(root: Path, size: int, serve: bool) -> dict[str, str]:
         "one edited": _time(edited),
         "one added": _time(added),
         "serve edit to reload": " / ".join(f"{t:.2f}" for t in reloads) + " s" if reloads else "-",
+        "cState cold": cstate,
+        "cState / cold": ratio,
         "peak RSS cold / edit": f"{cold[2]} / {edited[2]} MB",
         "files": f"{files:,}",
         "bytes": f"{total / 1e6:.1f} MB",
@@ -245,7 +260,7 @@ def main() -> None:
     by_size = {int(r["incidents"].replace(",", "")): float(r["_cold"]) for r in rows}
     if 1000 in by_size and 10000 in by_size:
         print(f"growth: cold(10k) / cold(1k) = {by_size[10000] / by_size[1000]:.1f}")
-    print(cstate_note())
+    print("cState: Hugo's cState theme over the same corpus (bench/cstate.py), at 1,000 and 2,000 only")
     if not serve:
         print(f"serve: not measured ({CHROMIUM} is missing: script/test-tools installs it)")
 

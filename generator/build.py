@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tidings import clock
-from tidings.content.cache import ParseCache, code_fingerprint, settled
+from tidings.content.cache import CACHE_DIR, ParseCache, code_fingerprint, settled
 from tidings.content.diagnostics import Diagnostic
 from tidings.content.layout import ALERTS_DIR, SITE_FILE
 from tidings.generator.problems import BuildFailed, template_diagnostic
@@ -190,15 +190,17 @@ def _build(
 
     parse_cache = (warm.parse_cache if warm else ParseCache(root)) if cache else None
     # Lazy: of an incident the cache kept, only its summary is read unless its page is rendered.
-    result = load(root, parse_cache, alerts=False, lazy=True)  # alert records: internal, never read here
+    # Alert records are internal: never read here.
+    result = load(root, parse_cache, alerts=False, lazy=True, workers=workers)
     if result.errors:
         raise BuildFailed(result.errors)
     site = Site(repo=public_view(result.repo, result.public), now=now)
     # The key covers the templates, the site settings and the code: an equal key, an equal environment
-    # (whose compiled templates a warm process keeps; Jinja still checks each file's time).
+    # (whose compiled templates a warm process keeps).
     env = warm.environments.get(key) if warm is not None else None
     if env is None:
-        env = environment(site.repo.root, site.repo.site.timezone)
+        compiled = root / CACHE_DIR / "templates" if cache else None
+        env = environment(site.repo.root, site.repo.site.timezone, compiled)
         if warm is not None:
             warm.environments = {key: env}
 

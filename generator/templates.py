@@ -3,20 +3,68 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
+import os
+import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+import jinja2
+from jinja2 import BytecodeCache, ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from jinja2.bccache import Bucket
 
+from tidings.content.cache import code_fingerprint, signed, verified
 from tidings.generator.favicon import find_favicon
 from tidings.generator.markup import to_html, to_text
 from tidings.generator.site import update_anchor, with_anchors
 from tidings.site_templates import TEMPLATE_DIR
 
 
-def environment(root: Path, timezone: str) -> Environment:
-    """`{% extends "default:base.html" %}` reaches the shipped template from an override of the same name."""
+class SignedBytecodeCache(BytecodeCache):
+    """Compiled templates kept between processes in a build's cache folder (compiling them is a tenth
+    of a build after one edit). Loading compiled code runs it, and the folder is in the work tree,
+    where a merge request could put a file: so each is signed with this user's key, as the parse
+    cache is (tidings.content.cache), and one that is not is never loaded. Jinja itself drops one
+    made from other source (its checksum) or by another Python (its magic)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        # The environment's options and Jinja's compiler make the code too, not the source alone:
+        # entries are for this Tidings (its code, so its options) and this Jinja only.
+        self.salt = f"{code_fingerprint()} jinja2={jinja2.__version__}"
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return hashlib.sha1(f"{self.salt}\0{name}\0{filename}".encode()).hexdigest()
+
+    def _path(self, bucket: Bucket) -> Path:
+        return self.folder / f"{bucket.key}.template"
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            payload = verified(self._path(bucket).read_bytes())
+        except OSError:
+            return
+        if payload is not None:
+            bucket.bytecode_from_string(payload)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        path = self._path(bucket)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".template-", dir=self.folder)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(signed(bucket.bytecode_to_string()))
+            os.replace(tmp, path)
+        except OSError:
+            return  # only a cache: the next process compiles the template again
+
+
+def environment(root: Path, timezone: str, compiled: Path | None = None) -> Environment:
+    """`{% extends "default:base.html" %}` reaches the shipped template from an override of the same name.
+
+    Templates are read once: an environment is for one set of templates (a build's context key covers
+    them). `compiled`: a folder to keep compiled templates in between processes (SignedBytecodeCache)."""
     shipped = FileSystemLoader(TEMPLATE_DIR)
     loaders = [FileSystemLoader(root / "site_templates")] if (root / "site_templates").is_dir() else []
     env = Environment(
@@ -25,6 +73,8 @@ def environment(root: Path, timezone: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
+        bytecode_cache=SignedBytecodeCache(compiled) if compiled is not None else None,
     )
     zone = ZoneInfo(timezone)
     env.filters["markdown"] = to_html

@@ -101,11 +101,12 @@ def signing_key() -> bytes:
     return key
 
 
-def _signed(payload: bytes) -> bytes:
+def signed(payload: bytes) -> bytes:
+    """`payload` with this user's signature before it (see verified)."""
     return MAGIC + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
 
 
-def _verified(data: bytes) -> bytes | None:
+def verified(data: bytes) -> bytes | None:
     """The payload of a file this user signed, or None (a foreign, torn or tampered file)."""
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
         return None
@@ -153,7 +154,7 @@ class ParseCache:
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:
         try:
-            payload = _verified(path.read_bytes())
+            payload = verified(path.read_bytes())
         except FileNotFoundError:
             return None
         if payload is None:
@@ -233,7 +234,7 @@ class ParseCache:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(_signed(pickle.dumps({"code": code_fingerprint(), **data}, protocol=5)))
+                handle.write(signed(pickle.dumps({"code": code_fingerprint(), **data}, protocol=5)))
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing as mp
 import os
 import typing
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from tidings import clock
 from tidings.content import checks
 from tidings.content.cache import ParseCache, settled
 from tidings.content.diagnostics import Diagnostic, did_you_mean, sort_key
@@ -34,7 +36,7 @@ from tidings.content.layout import (
     SITE_FILE,
     Folder,
 )
-from tidings.content.lazy import Lazy
+from tidings.content.lazy import Lazy, _restore
 from tidings.content.model import (
     FILE_MODELS,
     ID_PATTERN,
@@ -242,7 +244,11 @@ def _parse_item(root: Path, path: Path, rel: str, folder: Folder, raw: bytes | N
 
 
 def _read_folder(
-    root: Path, folder: Folder, diagnostics: list[Diagnostic], cache: ParseCache | None = None
+    root: Path,
+    folder: Folder,
+    diagnostics: list[Diagnostic],
+    cache: ParseCache | None = None,
+    workers: int = 1,
 ) -> list[ParsedFile]:
     base = root / folder.path
     if not base.is_dir():
@@ -250,7 +256,7 @@ def _read_folder(
     # os.scandir and strings: a history of ten thousand incidents makes pathlib's objects costly.
     with os.scandir(base) as scan:
         entries = sorted(scan, key=lambda e: e.name)
-    return _read_entries(root, folder, entries, diagnostics, cache)
+    return _read_entries(root, folder, entries, diagnostics, cache, workers)
 
 
 def _read_entries(
@@ -259,9 +265,11 @@ def _read_entries(
     entries: list[os.DirEntry[str]],
     diagnostics: list[Diagnostic],
     cache: ParseCache | None,
+    workers: int = 1,
 ) -> list[ParsedFile]:
     base = root / folder.path
-    parsed: list[ParsedFile] = []
+    parsed: list[ParsedFile | None] = []
+    to_parse: list[tuple[int, str, bytes, str | None]] = []  # (where in parsed, rel, bytes, cache key)
     prefix = folder.path.rstrip("/") + "/"
     for entry in entries:
         name, rel = entry.name, prefix + entry.name
@@ -303,17 +311,64 @@ def _read_entries(
             parsed.append(_parse_item(root, base / name, rel, folder, None))  # words the problem
             continue
         if cache is None:
-            parsed.append(_parse_item(root, base / name, rel, folder, raw))
+            to_parse.append((len(parsed), rel, raw, None))
+            parsed.append(None)
             continue
         key = cache.key(rel, raw)
         item = cache.get(key)
         if item is None:
-            item = Lazy.of(_parse_item(root, base / name, rel, folder, raw))
-            cache.put(key, item)
+            to_parse.append((len(parsed), rel, raw, key))
         if seen:
             cache.put(seen, key)
         parsed.append(item)
-    return parsed
+    made = _parse_all(root, folder, to_parse, workers, keep=cache is not None)
+    for (at, _, _, kept_as), item in zip(to_parse, made, strict=True):
+        parsed[at] = item
+        if cache is not None and kept_as is not None:
+            cache.put(kept_as, item)
+    assert all(p is not None for p in parsed)
+    return parsed  # type: ignore[return-value]
+
+
+# At least this many files to parse before parsing is shared out among processes: a fork costs more
+# than parsing a few files.
+PARALLEL_PARSE_MIN = 400
+# A forked parser's work: set before the fork, so workers inherit it without pickling.
+_TO_PARSE: tuple[Path, Folder, list[tuple[int, str, bytes, str | None]]] | None = None
+
+
+def _parse_all(
+    root: Path, folder: Folder, jobs: list[tuple[int, str, bytes, str | None]], workers: int, keep: bool
+) -> list[ParsedFile]:
+    """The files of `jobs` parsed: here, or with `workers` > 1 and many of them, in that many forked
+    processes, each sending back what a parse cache keeps (lazy.Lazy: a head and the file pickled),
+    not models to unpickle: a build needs the heads at once, and the whole of few files afterwards
+    (its own render workers unpickle the pages they render). `keep`: for a parse cache (as Lazy)."""
+    global _TO_PARSE
+    parallel = workers > 1 and len(jobs) >= PARALLEL_PARSE_MIN and "fork" in mp.get_all_start_methods()
+    if not parallel:
+        made = (_parse_item(root, root / rel, rel, folder, raw) for _, rel, raw, _ in jobs)
+        return [Lazy.of(item) if keep else item for item in made]
+    step = max(1, -(-len(jobs) // (workers * 4)))
+    chunks = [(n, min(n + step, len(jobs))) for n in range(0, len(jobs), step)]
+    _TO_PARSE = (root, folder, jobs)
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            done = pool.map(_parse_chunk, chunks)
+    finally:
+        _TO_PARSE = None
+    return [_restore(head, blob) for part in done for head, blob in part]
+
+
+def _parse_chunk(bounds: tuple[int, int]) -> list[tuple[Any, bytes]]:
+    assert _TO_PARSE is not None
+    root, folder, jobs = _TO_PARSE
+    out = []
+    for _, rel, raw, _ in jobs[bounds[0] : bounds[1]]:
+        parsed = _parse_item(root, root / rel, rel, folder, raw)
+        parsed.file_checks(clock.now())  # so the head carries them (the build checks at about now)
+        out.append(Lazy.of(parsed).__reduce__()[1])
+    return out
 
 
 def _stat_key(rel: str, entry: os.DirEntry[str]) -> str | None:
@@ -395,6 +450,7 @@ def load(
     cache: ParseCache | None = None,
     alerts: bool | Literal["check"] = True,
     lazy: bool = False,
+    workers: int = 1,
 ) -> LoadResult:
     """Read, validate and check the status repo at `root`; `cache` keeps parsed files between runs.
 
@@ -405,7 +461,8 @@ def load(
     since the last run (a year of a noisy team's alerts is tens of thousands of files).
 
     `lazy=True`: incidents the cache kept stay unloaded until more than their summary is asked of
-    them (see tidings.content.lazy): for a build, which renders a few of them again after an edit."""
+    them (see tidings.content.lazy): for a build, which renders a few of them again after an edit.
+    `workers` > 1: many files to parse are parsed in that many processes (best with `lazy`)."""
     root = Path(root).resolve()
     diagnostics: list[Diagnostic] = []
 
@@ -440,9 +497,10 @@ def load(
         if folder.kind == "alert":
             if alerts is not True:
                 continue
-            parsed.extend(_read_folder(root, folder, diagnostics, cache.child("alerts") if cache else None))
+            alert_cache = cache.child("alerts") if cache else None
+            parsed.extend(_read_folder(root, folder, diagnostics, alert_cache, workers))
             continue
-        parsed.extend(_read_folder(root, folder, diagnostics, cache))
+        parsed.extend(_read_folder(root, folder, diagnostics, cache, workers))
     people_doc: Document | None = None
     people = PeopleFile()
     if (root / PEOPLE_FILE).is_file():
