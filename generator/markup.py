@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from importlib.metadata import version
 
 import markdown
 import nh3
@@ -64,11 +65,18 @@ def kept(store: ParseCache | None) -> Iterator[None]:
         _kept = before
 
 
+@lru_cache(maxsize=1)
+def _libraries() -> str:
+    """The converting and cleaning libraries' versions: a kept conversion is theirs (a cleaner fixed for
+    a new trick must clean every text again; our own code is in the cache's key already)."""
+    return f"markdown={version('markdown')} nh3={version('nh3')}"
+
+
 def _remembered(kind: str, text: str, top: int | None, convert: Callable[[str, int | None], str]) -> str:
     store = _kept
     if store is None:
         return convert(text, top)
-    key = ParseCache.key(f"{kind}:{top}", text.encode("utf-8", "surrogatepass"))
+    key = ParseCache.key(f"{kind}:{top}:{_libraries()}", text.encode("utf-8", "surrogatepass"))
     found = store.get(key)
     if found is None:
         found = convert(text, top)

@@ -124,13 +124,12 @@ class Lazy:
     as a LazyItem. Pickled (into the cache file), it is its head and the whole file pickled apart.
     """
 
-    __slots__ = ("_blob", "_changed", "_head", "_items", "_whole", "id", "kind")
+    __slots__ = ("_blob", "_head", "_items", "_whole", "id", "kind")
 
     def __init__(self, head: Head | None, blob: bytes | None, whole: Parsed | None = None):
         self._head = head
         self._blob = blob
         self._whole = whole
-        self._changed = False  # checked again since it was pickled: its blob is out of date
         self._items: dict[str, Any] = {}  # the LazyItems made of it, by role (made once each)
         known = head if head is not None else whole
         assert known is not None
@@ -146,7 +145,8 @@ class Lazy:
         if whole is None:
             assert self._head is not None and self._blob is not None
             return _restore, (self._head, self._blob)
-        blob = self._blob if self._blob is not None and not self._changed else pickle.dumps(whole, protocol=5)
+        # The head again (its checks may be newer than the stored one's); the blob as it was read.
+        blob = self._blob if self._blob is not None else pickle.dumps(whole, protocol=5)
         return _restore, (_head(whole), blob)
 
     @property
@@ -199,8 +199,7 @@ class Lazy:
             kept = self.head.file_checks
             if kept is not None and kept[0] == checks.clock_class(self.head.clock_start, now):
                 return kept[1]
-            self._changed = True  # checked again: the next save keeps the new findings
-        return self.whole.file_checks(now)
+        return self.whole.file_checks(now)  # (the next save takes its findings into the head)
 
     def lazy_domain(self) -> Any:
         """The domain object; an incident not loaded yet as a LazyItem."""
