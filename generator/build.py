@@ -191,7 +191,7 @@ def _build(
     parse_cache = (warm.parse_cache if warm else ParseCache(root)) if cache else None
     # Lazy: of an incident the cache kept, only its summary is read unless its page is rendered.
     # Alert records are internal: never read here.
-    result = load(root, parse_cache, alerts=False, lazy=True, workers=workers)
+    result = load(root, parse_cache, alerts=False, lazy=True)
     if result.errors:
         raise BuildFailed(result.errors)
     site = Site(repo=public_view(result.repo, result.public), now=now)

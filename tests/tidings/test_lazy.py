@@ -16,7 +16,6 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 from tidings.content.cache import ParseCache
 from tidings.content.lazy import SUMMARY_FIELDS, Lazy, LazyItem
-from tidings.content.load import _parse_chunk as REAL_PARSE_CHUNK
 from tidings.content.load import parse_content
 from tidings.generator.build import Warm, build
 
@@ -204,34 +203,3 @@ def test_a_build_after_one_edit_loads_whole_only_the_incidents_it_renders_again(
     cold = tmp_path / "cold"
     build(root, cold, now=NOW, cache=False)
     assert tree(out) == tree(cold)
-
-
-PARSERS = Path()  # where each process that parses a chunk writes its pid (the test below)
-
-
-def _noted_chunk(bounds):
-    with PARSERS.open("a") as handle:
-        handle.write(f"{os.getpid()}\n")
-    return REAL_PARSE_CHUNK(bounds)
-
-
-def test_files_parsed_by_forked_workers_build_the_same_site_and_warnings(tmp_path, monkeypatch):
-    """Many files to parse are parsed in forked processes, which send back heads and pickled files
-    (Lazy): the site and the warnings are those of a parse in one process, with or without a cache."""
-    from tidings.content import load as loader
-
-    root = tmp_path / "repo"
-    shutil.copytree(PROJECT_ROOT / ".gitlab", root / ".gitlab")
-    shutil.copytree(PROJECT_ROOT / "content", root / "content")
-    (root / INCIDENTS / "warned.md").write_text(ODD["resolved-without-time"])  # a warning to carry
-    one = build(root, tmp_path / "one", now=NOW, cache=False, workers=1)
-    monkeypatch.setattr(loader, "PARALLEL_PARSE_MIN", 5)  # the demo's few files count as many
-    global PARSERS
-    PARSERS = tmp_path / "parsers"
-    monkeypatch.setattr(loader, "_parse_chunk", _noted_chunk)
-    for name, cache in (("forked", False), ("forked-cached", True)):
-        result = build(root, tmp_path / name, now=NOW, cache=cache, workers=2)
-        assert result.warnings == one.warnings and "missing-resolved-at" in [w.code for w in one.warnings]
-        assert tree(tmp_path / name) == tree(tmp_path / "one")
-    pids = set(PARSERS.read_text().split())
-    assert pids and str(os.getpid()) not in pids  # parsed in other processes only
