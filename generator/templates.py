@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -49,15 +50,17 @@ class SignedBytecodeCache(BytecodeCache):
             bucket.bytecode_from_string(payload)
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        path = self._path(bucket)
+        tmp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".template-", dir=self.folder)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(signed(bucket.bytecode_to_string()))
-            os.replace(tmp, path)
-        except OSError:
-            return  # only a cache: the next process compiles the template again
+            os.replace(tmp, self._path(bucket))
+        except OSError:  # a full disk, say: only a cache, the next process compiles the template again
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
 
 def environment(root: Path, timezone: str, compiled: Path | None = None) -> Environment:
