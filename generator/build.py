@@ -124,7 +124,7 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
     # Alert records are never read by a public build: a storm of them changes nothing here.
     skip = {os.path.realpath(os.path.join(str(root), ALERTS_DIR))}
     found, seen = [], set()
-    racy = False
+    racy: list[str] = []
     while stack:
         folder = stack.pop()
         real = os.path.realpath(folder)
@@ -144,15 +144,20 @@ def input_stamp(root: Path, key: str, now: datetime) -> str:
                         found.append(f"{entry.path}\0unreadable")
                         continue
                     found.append(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}")
-                    racy = racy or not settled(stat.st_mtime_ns)
+                    if not settled(stat.st_mtime_ns):
+                        racy.append(entry.path)
         except (FileNotFoundError, NotADirectoryError):
             found.append(f"{folder}\0missing")
     for line in sorted(found):
         digest.update(line.encode() + b"\n")
-    if racy:
-        # A file written just now could be written again before its times move: a stamp that no
-        # later build can equal makes that build look (its unchanged files stay cached).
-        digest.update(os.urandom(16))
+    # A file written just now could be written again before its times move: it counts by its bytes
+    # (as git's index checks a racily clean entry). So does one dated in the future.
+    for path in sorted(racy):
+        try:
+            with open(path, "rb") as handle:
+                digest.update(hashlib.blake2b(handle.read(), digest_size=20).digest())
+        except OSError:
+            digest.update(b"unreadable")
     return digest.hexdigest()
 
 

@@ -6,6 +6,7 @@ import calendar
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -30,13 +31,15 @@ class SignedBytecodeCache(BytecodeCache):
     made from other source (its checksum) or by another Python (its magic)."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
         # The environment's options and Jinja's compiler make the code too, not the source alone:
-        # entries are for this Tidings (its code, so its options) and this Jinja only.
-        self.salt = f"{code_fingerprint()} jinja2={jinja2.__version__}"
-
-    def get_cache_key(self, name: str, filename: str | None = None) -> str:
-        return hashlib.sha1(f"{self.salt}\0{name}\0{filename}".encode()).hexdigest()
+        # entries are for this Tidings (its code, so its options) and this Jinja only, in a folder of
+        # their own; the folders of other versions are removed, so none piles up.
+        salt = f"{code_fingerprint()} jinja2={jinja2.__version__}"
+        self.folder = folder / hashlib.blake2b(salt.encode(), digest_size=8).hexdigest()
+        if folder.is_dir():
+            for other in folder.iterdir():
+                if other != self.folder:
+                    shutil.rmtree(other, ignore_errors=True)
 
     def _path(self, bucket: Bucket) -> Path:
         return self.folder / f"{bucket.key}.template"

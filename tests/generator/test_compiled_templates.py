@@ -33,7 +33,7 @@ def forged(root, folder, sign: bool) -> None:
     assert isinstance(bucket, Bucket)
     bucket.code = env.compile("FORGED", "404.html", filename)
     data = bucket.bytecode_to_string()
-    (folder / f"{bucket.key}.template").write_bytes(signed(data) if sign else data)
+    (store.folder / f"{bucket.key}.template").write_bytes(signed(data) if sign else data)
 
 
 def test_compiled_templates_are_kept_and_used_only_when_signed(tmp_path):
@@ -41,8 +41,13 @@ def test_compiled_templates_are_kept_and_used_only_when_signed(tmp_path):
     out = tmp_path / "public"
     build(root, out, now=NOW)
     folder = root / ".tidings-cache" / "templates"
-    kept = sorted(folder.glob("*.template"))
+    kept = sorted(folder.rglob("*.template"))
     assert kept  # compiled once, for the next process
+    # Another version's compiled templates are removed, not left to pile up.
+    (folder / "0123456789abcdef").mkdir()
+    (folder / "0123456789abcdef" / "old.template").write_bytes(b"old")
+    SignedBytecodeCache(folder)
+    assert sorted(folder.rglob("*.template")) == kept
     expected = (out / "404.html").read_bytes()
     assert b"FORGED" not in expected
 

@@ -124,13 +124,14 @@ class Lazy:
     as a LazyItem. Pickled (into the cache file), it is its head and the whole file pickled apart.
     """
 
-    __slots__ = ("_blob", "_head", "_items", "_whole", "id", "kind")
+    __slots__ = ("_blob", "_checked_whole", "_head", "_items", "_whole", "id", "kind")
 
     def __init__(self, head: Head | None, blob: bytes | None, whole: Parsed | None = None):
         self._head = head
         self._blob = blob
         self._whole = whole
         self._items: dict[str, Any] = {}  # the LazyItems made of it, by role (made once each)
+        self._checked_whole = False  # its checks were made by the whole file (not kept in the head)
         known = head if head is not None else whole
         assert known is not None
         self.kind, self.id = known.kind, known.id  # read of every file, often: plain attributes
@@ -145,9 +146,12 @@ class Lazy:
         if whole is None:
             assert self._head is not None and self._blob is not None
             return _restore, (self._head, self._blob)
-        # The head again (its checks may be newer than the stored one's); the blob as it was read.
+        head = _head(whole)
+        if self._head is not None and not self._checked_whole:
+            # Loaded whole only to be shown: the blob's checks are as old as the blob, the head's newer.
+            head = head._replace(file_checks=self._head.file_checks)
         blob = self._blob if self._blob is not None else pickle.dumps(whole, protocol=5)
-        return _restore, (_head(whole), blob)
+        return _restore, (head, blob)
 
     @property
     def whole(self) -> Parsed:
@@ -199,7 +203,8 @@ class Lazy:
             kept = self.head.file_checks
             if kept is not None and kept[0] == checks.clock_class(self.head.clock_start, now):
                 return kept[1]
-        return self.whole.file_checks(now)  # (the next save takes its findings into the head)
+        self._checked_whole = True  # (the next save takes its findings into the head)
+        return self.whole.file_checks(now)
 
     def lazy_domain(self) -> Any:
         """The domain object; an incident not loaded yet as a LazyItem."""

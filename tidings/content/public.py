@@ -67,8 +67,15 @@ def _public_maintenance(maintenance: Maintenance) -> Maintenance:
 
 
 def public_item(item: Incident | Maintenance) -> Incident | Maintenance:
-    """The public view of one incident or maintenance (published or not: the caller decides)."""
-    return _public_incident(item) if isinstance(item, Incident) else _public_maintenance(item)
+    """The public view of one incident or maintenance (published or not: the caller decides).
+
+    Told apart by what they are, never by what one is not: anything else (a lazily read incident,
+    say) is refused rather than redacted as the other kind, which would leave fields public."""
+    if isinstance(item, Incident):
+        return _public_incident(item)
+    if isinstance(item, Maintenance):
+        return _public_maintenance(item)
+    raise TypeError(f"no public view of a {type(item).__name__}")
 
 
 def public_review(review: Review, sections: Collection[str], incidents: Collection[str]) -> Review | None:

@@ -82,7 +82,8 @@ def check_reviews(repo: StatusRepo, parsed: Sequence[ParsedFile], now: datetime)
             reviewed.setdefault(incident_id, doc.rel)
         # Update ids can only be judged when every incident named is there and valid.
         mine = [incidents.get(i) for i in getattr(review, "incidents", [])]
-        if mine and all(mine):
+        by_update = any(note.update is not None for note in review.annotations)
+        if by_update and mine and all(mine):  # (a build's incidents are read whole only here)
             ids = {u.id for inc in mine if inc for u in inc.updates if u.id}
             for k, note in enumerate(review.annotations):
                 if note.update is not None and note.update not in ids:
