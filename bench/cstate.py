@@ -397,12 +397,6 @@ def cstate_run(root: Path, work: Path) -> tuple[float, float, int, Path]:
     return wall, cpu, rss, out
 
 
-def cstate_build(root: Path, work: Path) -> float:
-    """Wall seconds of one cold `hugo` build of cState over the incidents of the Tidings repo `root`
-    (the conversion to cState's content is not timed). Raises CStateUnavailable when it cannot run."""
-    return cstate_run(root, work)[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="Time cold cState (Hugo) builds of a Tidings repo.")
     parser.add_argument("repo", nargs="?", type=Path, help="a Tidings status repo")

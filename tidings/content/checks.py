@@ -167,21 +167,11 @@ def check_candidates(
     for target, loc, value, is_key in candidates:
         if target not in known or value in known[target]:
             continue
-        line, col = doc.position(loc, key=is_key)
         hint = did_you_mean(value, known[target])
         if not hint and not known[target]:
             hint = f"no {target} is defined yet"
         out.append(
-            Diagnostic(
-                doc.rel,
-                line,
-                col,
-                field_path(loc),
-                f"unknown {target} '{value}'",
-                "error",
-                "unknown-reference",
-                hint,
-            )
+            _at(doc, loc, f"unknown {target} '{value}'", "error", "unknown-reference", hint, key=is_key)
         )
     return out
 
@@ -270,13 +260,10 @@ def check_duplicate_ids(
         if not isinstance(item_id, str):
             continue
         if item_id in seen:
-            line, col = doc.position(loc)
             out.append(
-                Diagnostic(
-                    doc.rel,
-                    line,
-                    col,
-                    field_path(loc),
+                _at(
+                    doc,
+                    loc,
                     f"duplicate {what} id '{item_id}' (also {list_key}[{seen[item_id]}])",
                     "error",
                     "duplicate-id",
@@ -329,8 +316,10 @@ def _at(
     severity: str = "error",
     code: str = "inconsistent",
     hint: str = "",
+    key: bool = False,
 ) -> Diagnostic:
-    line, col = doc.position(loc)
+    """A diagnostic at `loc` in `doc` (with `key`, at the mapping key `loc` ends in, not its value)."""
+    line, col = doc.position(loc, key=key)
     return Diagnostic(doc.rel, line, col, field_path(loc), message, severity, code, hint)  # type: ignore[arg-type]
 
 

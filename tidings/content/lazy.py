@@ -180,10 +180,6 @@ class Lazy:
         return self.whole.doc
 
     @property
-    def model(self) -> Any:
-        return self.whole.model
-
-    @property
     def checkable(self) -> Any:
         return self.whole.checkable
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, cast
 
 from pydantic import (
     AfterValidator,
@@ -1100,7 +1101,25 @@ class FromFile(FileModel):
         return cast(Self, cls.model_construct(**values))
 
 
-class Incident(FromFile, IncidentFile):
+class UpdateTimes:
+    """The first and last update of an item with updates (an incident, a maintenance): what the
+    site-wide pages read of each (tidings.content.lazy keeps them in an incident's summary)."""
+
+    if TYPE_CHECKING:  # the model's field, declared for mypy only: pydantic must not see a second one
+        updates: Sequence[Update | MaintenanceUpdate]
+
+    @property
+    def first_update_at(self) -> datetime | None:
+        """The earliest update's time (None without updates)."""
+        return min((u.at for u in self.updates), default=None)
+
+    @property
+    def last_update_at(self) -> datetime | None:
+        """The newest update's time (None without updates)."""
+        return max((u.at for u in self.updates), default=None)
+
+
+class Incident(UpdateTimes, FromFile, IncidentFile):
     """An incident: its front matter, its id and path, and its Markdown body (the public summary)."""
 
     body: str = ""
@@ -1113,33 +1132,13 @@ class Incident(FromFile, IncidentFile):
     def duration(self) -> timedelta | None:
         """Until resolved_at; resolved without it, until the last update (validate warns); None: ongoing."""
         end = self.resolved_at
-        if end is None and self.status == "resolved" and self.updates:
-            end = max(u.at for u in self.updates)
+        if end is None and self.status == "resolved":
+            end = self.last_update_at
         return end - self.started_at if end else None
 
-    @property
-    def first_update_at(self) -> datetime | None:
-        """The earliest update's time (None without updates)."""
-        return min((u.at for u in self.updates), default=None)
 
-    @property
-    def last_update_at(self) -> datetime | None:
-        """The newest update's time (None without updates)."""
-        return max((u.at for u in self.updates), default=None)
-
-
-class Maintenance(FromFile, MaintenanceFile):
+class Maintenance(UpdateTimes, FromFile, MaintenanceFile):
     body: str = ""
-
-    @property
-    def first_update_at(self) -> datetime | None:
-        """The earliest update's time (None without updates)."""
-        return min((u.at for u in self.updates), default=None)
-
-    @property
-    def last_update_at(self) -> datetime | None:
-        """The newest update's time (None without updates)."""
-        return max((u.at for u in self.updates), default=None)
 
     def status_at(self, now: datetime) -> str:
         """The set status, or one derived from the window and the clock."""
